@@ -59,6 +59,7 @@ offset.storage.replication.factor=1
 status.storage.replication.factor=1
 offset.storage.partitions=1
 status.storage.partitions=1
+# commit source offsets often (default 60s) so a restarted worker replays little
 offset.flush.interval.ms=5000
 listeners=http://127.0.0.1:$LL_CONNECT_PORT
 rest.advertised.host.name=127.0.0.1
@@ -76,8 +77,6 @@ appender.out.layout.type=PatternLayout
 appender.out.layout.pattern=[%d] %p %X{connector.context}%m (%c)%n
 rootLogger.level=INFO
 rootLogger.appenderRef.out.ref=STDOUT
-logger.reflections.name=org.reflections
-logger.reflections.level=ERROR
 EOF
 }
 
@@ -95,9 +94,8 @@ connect_start() {
       -Dlog4j2.configurationFile="$CONNECT_RUN/log4j2.properties" \
       -cp "$CONNECT_LIB/*" org.apache.kafka.connect.cli.ConnectDistributed "$CONNECT_RUN/worker.properties"
   wait_for_port connect "$LL_CONNECT_PORT" 120 "$CONNECT_LOG"
-  # The port opens before plugins are loaded and the worker joins its group; wait for the plugin.
-  local i
-  for i in $(seq 1 120); do
+  # The REST port opens before the worker has joined its group and can serve; ready = plugin listed.
+  for _ in $(seq 1 120); do
     curl -fsS "$CONNECT_URL/connector-plugins" 2>/dev/null | grep -q 'io.debezium.connector.postgresql.PostgresConnector' && return 0
     pid_alive "$CONNECT_PID" || { tail -n 40 "$CONNECT_LOG" >&2; die "connect exited during startup (log: $CONNECT_LOG)"; }
     sleep 1

@@ -1,0 +1,28 @@
+#!/usr/bin/env node
+/** The `lakeloader` command: global options and one subcommand per job. */
+import { Command, CommanderError, Option } from 'commander';
+import { reportFailure } from '../lib/cli/context.js';
+import { EXIT_OK, EXIT_USAGE } from '../lib/errors.js';
+import { registerConfigCheck } from './config-check.js';
+
+const program = new Command('lakeloader')
+  .description('Replicate PostgreSQL and Oracle into an Apache Iceberg lakehouse: bulk load, then Debezium CDC.')
+  .option('-c, --config <dir>', 'configuration directory', process.env.LAKELOADER_CONFIG_DIR ?? './config')
+  .addOption(new Option('--log-level <level>', 'log level').choices(['error', 'warn', 'info', 'debug']).default('info'))
+  .addOption(new Option('--log-format <format>', 'log format (default: pretty on a TTY, json otherwise)').choices(['json', 'pretty']))
+  .showHelpAfterError()
+  .exitOverride();
+
+registerConfigCheck(program);
+
+try {
+  await program.parseAsync(process.argv);
+  process.exitCode ??= EXIT_OK;
+} catch (err) {
+  if (err instanceof CommanderError) {
+    // help and version are not errors; everything else commander rejects is a usage error
+    process.exitCode = err.exitCode === 0 ? EXIT_OK : EXIT_USAGE;
+  } else {
+    process.exitCode = reportFailure(err);
+  }
+}

@@ -1,0 +1,148 @@
+/** The shape of the three config files, validated with zod. Values may arrive as strings after `${VAR}` substitution, hence coercion. */
+import { z } from 'zod';
+
+const port = z.coerce.number().int().min(1).max(65535);
+const positiveInt = z.coerce.number().int().positive();
+const bool = z.union([z.boolean(), z.enum(['true', 'false']).transform((v) => v === 'true')]);
+const identifier = z.string().regex(/^[A-Za-z_][A-Za-z0-9_$]*$/, 'must be a plain identifier (letters, digits, _)');
+
+const tlsSchema = z.union([
+  bool,
+  z.object({
+    ca: z.string().optional(),
+    cert: z.string().optional(),
+    key: z.string().optional(),
+    reject_unauthorized: bool.default(true),
+  }).strict(),
+]);
+
+const sourceCommon = {
+  schemas: z.array(z.string().min(1)).min(1).default(['public']),
+  /** SQL LIKE patterns on `schema.table` or `table`. */
+  include_tables: z.array(z.string()).default(['%']),
+  exclude_tables: z.array(z.string()).default([]),
+  /** Iceberg namespace of the bronze tables; default `bronze.<source>`. */
+  namespace: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$/, 'must be dot-separated identifiers, e.g. bronze.mydb').optional(),
+  /** Chunks read in parallel within one table. */
+  parallel_tables: positiveInt.default(4),
+  /** Tables loaded at once (worker threads). */
+  parallel_workers: positiveInt.default(2),
+  /** Rows per fetch / per staged batch. */
+  batch_size: positiveInt.default(100_000),
+  max_retries: z.coerce.number().int().min(0).default(3),
+  /** Base seconds of the exponential backoff between retries (jitter added). */
+  retry_backoff: z.coerce.number().positive().default(2),
+  /** Primary keys for tables without one (or to override), keyed by `schema.table`. */
+  primary_keys: z.record(z.string(), z.array(z.string().min(1)).min(1)).default({}),
+  kafka: z.object({
+    cluster: z.string().min(1),
+    topic_prefix: z.string().min(1),
+  }).strict().optional(),
+};
+
+export const postgresSourceSchema = z.object({
+  type: z.literal('postgres'),
+  connection: z.object({
+    host: z.string().min(1),
+    port: port.default(5432),
+    database: z.string().min(1),
+    user: z.string().min(1),
+    password: z.string().optional(),
+    ssl: tlsSchema.default(false),
+  }).strict(),
+  /** Logical replication slot / publication the bulk load creates for CDC; default lakeloader_<source>. */
+  slot_name: identifier.optional(),
+  publication_name: identifier.optional(),
+  ...sourceCommon,
+}).strict();
+
+export const oracleSourceSchema = z.object({
+  type: z.literal('oracle'),
+  connection: z.object({
+    host: z.string().min(1),
+    port: port.default(1521),
+    service_name: z.string().min(1),
+    user: z.string().min(1),
+    password: z.string().optional(),
+  }).strict(),
+  /** What to do with Oracle LONG columns, which cannot be read in ranges. */
+  long_columns: z.enum(['exclude', 'skip_table', 'error']).default('exclude'),
+  ...sourceCommon,
+}).strict();
+
+export const sourceSchema = z.discriminatedUnion('type', [postgresSourceSchema, oracleSourceSchema]);
+
+export const sourcesFileSchema = z.object({
+  sources: z.record(identifier, sourceSchema),
+}).strict();
+
+export const kafkaClusterSchema = z.object({
+  brokers: z.array(z.string().regex(/^[^:\s]+:\d+$/, 'must be host:port')).min(1),
+  client_id: z.string().default('lakeloader'),
+  ssl: tlsSchema.default(false),
+  sasl: z.object({
+    mechanism: z.enum(['plain', 'scram-sha-256', 'scram-sha-512']),
+    username: z.string().min(1),
+    password: z.string().min(1),
+  }).strict().optional(),
+  schema_registry: z.object({
+    url: z.url(),
+    username: z.string().optional(),
+    password: z.string().optional(),
+  }).strict().optional(),
+  /** Kafka Connect REST API, for `lakeloader connector`. */
+  connect_url: z.url().optional(),
+}).strict();
+
+export const kafkaClustersFileSchema = z.object({
+  clusters: z.record(identifier, kafkaClusterSchema),
+}).strict();
+
+const catalogAuthSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('none') }).strict(),
+  z.object({ type: z.literal('bearer'), token: z.string().min(1) }).strict(),
+  z.object({
+    type: z.literal('oauth2'),
+    client_id: z.string().min(1),
+    client_secret: z.string().min(1),
+    oauth2_server_uri: z.url().optional(),
+    scope: z.string().optional(),
+  }).strict(),
+]);
+
+const storageSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('local') }).strict(),
+  z.object({
+    type: z.literal('s3'),
+    endpoint: z.string().optional(),
+    region: z.string().default('us-east-1'),
+    access_key_id: z.string().optional(),
+    secret_access_key: z.string().optional(),
+    path_style: bool.default(false),
+    use_ssl: bool.default(true),
+  }).strict(),
+]);
+
+export const lakehouseFileSchema = z.object({
+  catalog: z.object({
+    /** Name the catalog is attached under in DuckDB (and in `lakeloader sql`). */
+    alias: identifier.default('lake'),
+    uri: z.url(),
+    warehouse: z.string().default(''),
+    auth: catalogAuthSchema.default({ type: 'none' }),
+  }).strict(),
+  storage: storageSchema.default({ type: 'local' }),
+  duckdb: z.object({
+    /** Local extension repository (laid out as <dir>/v<version>/<platform>/<name>.duckdb_extension). */
+    extension_directory: z.string().default('.stack/duckdb/extensions'),
+    memory_limit: z.string().optional(),
+    threads: positiveInt.optional(),
+  }).strict().default({ extension_directory: '.stack/duckdb/extensions' }),
+}).strict();
+
+export type SourcesFile = z.infer<typeof sourcesFileSchema>;
+export type SourceConfig = z.infer<typeof sourceSchema>;
+export type PostgresSourceConfig = z.infer<typeof postgresSourceSchema>;
+export type OracleSourceConfig = z.infer<typeof oracleSourceSchema>;
+export type KafkaClusterConfig = z.infer<typeof kafkaClusterSchema>;
+export type LakehouseConfig = z.infer<typeof lakehouseFileSchema>;

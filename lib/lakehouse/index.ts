@@ -1,0 +1,3 @@
+export * from './session.js';
+export * from './sql.js';
+export * from './types.js';
