@@ -199,18 +199,17 @@ export class Lakehouse {
   }
 }
 
-/** INSERT statements of at most `chunk` rows, each value cast to the column's exact type. */
+/** INSERT statements of at most `chunk` rows, each value cast to its column's exact type (VALUES alone would unify types across rows). */
 export function appendStatements(target: string, columns: ColumnSpec[], rows: readonly unknown[][], chunk = 1000): string[] {
   const names = columns.map((c) => quoteIdent(c.name)).join(', ');
-  const casts = columns.map((c, i) => `CAST(col${i} AS ${duckdbType(c.type)})`).join(', ');
-  const aliases = columns.map((_c, i) => `col${i}`).join(', ');
+  const types = columns.map((c) => duckdbType(c.type));
   const statements: string[] = [];
   for (let start = 0; start < rows.length; start += chunk) {
     const values = rows.slice(start, start + chunk).map((row, r) => {
       if (row.length !== columns.length) throw new JobError(`row ${start + r} has ${row.length} values, table ${target} has ${columns.length} columns`);
-      return `(${row.map(sqlLiteral).join(', ')})`;
+      return `(${row.map((v, i) => `CAST(${sqlLiteral(v)} AS ${types[i]})`).join(', ')})`;
     });
-    statements.push(`INSERT INTO ${target} (${names}) SELECT ${casts} FROM (VALUES ${values.join(', ')}) AS v(${aliases})`);
+    statements.push(`INSERT INTO ${target} (${names}) VALUES ${values.join(', ')}`);
   }
   return statements;
 }
