@@ -6,7 +6,8 @@ set -euo pipefail
 
 ROOT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 STACK_DIR="${LAKELOADER_STACK_DIR:-$ROOT_DIR/.stack}"
-CACHE_DIR="$STACK_DIR/cache"
+# Downloads may live outside the clone (LAKELOADER_CACHE_DIR) so fresh clones reuse them.
+CACHE_DIR="${LAKELOADER_CACHE_DIR:-$STACK_DIR/cache}"
 RUN_DIR="$STACK_DIR/run"
 mkdir -p "$CACHE_DIR" "$RUN_DIR"
 

@@ -15,13 +15,12 @@ CONNECT_URL="http://127.0.0.1:$LL_CONNECT_PORT"
 : "${LL_CONNECT_HEAP:=-Xms256m -Xmx512m}"
 
 connect_install() {
-  # subshell: maven_fetch's `read g a v t c` would clobber stack.sh's loop variable $c
-  ( maven_fetch "$CONNECT_LIB" \
+  maven_fetch "$CONNECT_LIB" \
     "org.apache.kafka:connect-runtime:$CONNECT_KAFKA_VERSION" \
     "org.apache.kafka:connect-json:$CONNECT_KAFKA_VERSION" \
     "org.apache.kafka:connect-transforms:$CONNECT_KAFKA_VERSION" \
     "org.apache.logging.log4j:log4j-core:$CONNECT_LOG4J_VERSION" \
-    "org.apache.logging.log4j:log4j-slf4j-impl:$CONNECT_LOG4J_VERSION" )
+    "org.apache.logging.log4j:log4j-slf4j-impl:$CONNECT_LOG4J_VERSION"
 
   # The plugin is a self-contained tar.gz (its own jars + JDBC driver); fetched alone, without the
   # transitive jars maven_fetch would add, and unpacked into its own plugin.path directory.

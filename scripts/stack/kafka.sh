@@ -12,12 +12,11 @@ KAFKA_LOG="$KAFKA_RUN/kafka.log"
 kafka_install() {
   # kafka-tools brings the CLI classes (ConsoleConsumer, TopicCommand) used by tests and humans.
   # Maven has no Kafka distribution, so the log4j2 binding the tarball bundles is added here.
-  # subshell: maven_fetch's `read g a v t c` would clobber stack.sh's loop variable $c
-  ( maven_fetch "$KAFKA_LIB" \
+  maven_fetch "$KAFKA_LIB" \
     "org.apache.kafka:kafka_2.13:$KAFKA_VERSION" \
     "org.apache.kafka:kafka-tools:$KAFKA_VERSION" \
     "org.apache.logging.log4j:log4j-core:$KAFKA_LOG4J_VERSION" \
-    "org.apache.logging.log4j:log4j-slf4j-impl:$KAFKA_LOG4J_VERSION" )
+    "org.apache.logging.log4j:log4j-slf4j-impl:$KAFKA_LOG4J_VERSION"
 }
 
 # kafka_cmd LOG4J_CONFIG HEAP_FLAGS: set KAFKA_CMD to the JVM command line shared by broker and CLI tools.
