@@ -3,6 +3,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { reportFailure } from '../lib/cli/context.js';
 import { EXIT_OK, EXIT_USAGE } from '../lib/errors.js';
+import { registerBulkLoad } from './bulk-load.js';
 import { registerConfigCheck } from './config-check.js';
 
 const program = new Command('lakeloader')
@@ -14,6 +15,7 @@ const program = new Command('lakeloader')
   .exitOverride();
 
 registerConfigCheck(program);
+registerBulkLoad(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -23,7 +23,7 @@ mkdir -p "$CACHE_DIR" "$RUN_DIR"
 : "${LL_MINIO_PASSWORD:=lakeloader-secret}"
 : "${LL_S3_BUCKET:=warehouse}"
 : "${LL_PG_USER:=lakeloader}"
-: "${LL_PG_PASSWORD:=lakeloader}"
+: "${LL_PG_PASSWORD:=lakeloader-local-pw}"
 : "${LL_PG_DB:=demo}"
 
 log()  { printf '\033[1;34m[stack]\033[0m %s\n' "$*" >&2; }

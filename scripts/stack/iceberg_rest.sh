@@ -1,5 +1,6 @@
 # Apache Iceberg's REST catalog server (the same fixture DuckDB's CI uses), assembled from Maven Central:
-# a JDBC catalog on SQLite under $RUN_DIR so tables survive restarts. Two instances:
+# a JDBC catalog on SQLite under $RUN_DIR so tables survive restarts (one pooled connection, WAL and a
+# busy timeout: SQLite allows one writer, and concurrent commits otherwise fail with SQLITE_BUSY). Two instances:
 #   iceberg-rest     warehouse on the local filesystem   (port LL_REST_PORT)
 #   iceberg-rest-s3  warehouse in the MinIO bucket        (port LL_REST_S3_PORT)
 ICEBERG_VERSION=1.10.1
@@ -32,7 +33,8 @@ iceberg_rest_run() {
   require_free_port "$name" "$port"
   mkdir -p "$dir"
   start_daemon "$name" "$dir/pid" "$dir/server.log" env \
-    CATALOG_URI="jdbc:sqlite:$dir/catalog.db" \
+    CATALOG_URI="jdbc:sqlite:$dir/catalog.db?journal_mode=WAL&busy_timeout=30000" \
+    CATALOG_CLIENTS=1 \
     CATALOG_JDBC_USER=user CATALOG_JDBC_PASSWORD=password \
     CATALOG_WAREHOUSE="$warehouse" \
     CATALOG_REST_PORT="$port" \

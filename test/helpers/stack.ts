@@ -12,7 +12,7 @@ export const stack = {
     host: '127.0.0.1',
     port: Number(env.LL_PG_PORT ?? 55432),
     user: env.LL_PG_USER ?? 'lakeloader',
-    password: env.LL_PG_PASSWORD ?? 'lakeloader',
+    password: env.LL_PG_PASSWORD ?? 'lakeloader-local-pw',
     database: env.LL_PG_DB ?? 'demo',
   },
   restUri: `http://127.0.0.1:${env.LL_REST_PORT ?? 8181}`,

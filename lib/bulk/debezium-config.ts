@@ -1,0 +1,45 @@
+/**
+ * The Debezium PostgreSQL connector config that continues from the bulk load: same slot (its position
+ * is the load's snapshot), our publication, no snapshot of its own. Written to config/debezium_<source>.json
+ * and applied with `lakeloader connector apply`.
+ */
+import type { PostgresSourceConfig } from '../config/schema.js';
+
+export function debeziumConnectorConfig(
+  sourceName: string,
+  source: PostgresSourceConfig,
+  options: { slotName: string; publicationName: string; tables: string[] },
+): { name: string; config: Record<string, string> } {
+  const c = source.connection;
+  return {
+    name: `lakeloader-${sourceName}`,
+    config: {
+      'connector.class': 'io.debezium.connector.postgresql.PostgresConnector',
+      'tasks.max': '1',
+      'database.hostname': c.host,
+      'database.port': String(c.port),
+      'database.user': c.user,
+      // the secret stays out of the file: Kafka Connect resolves it (FileConfigProvider / env provider)
+      'database.password': '${env:LAKELOADER_PG_PASSWORD}',
+      'database.dbname': c.database,
+      'plugin.name': 'pgoutput',
+      'slot.name': options.slotName,
+      'publication.name': options.publicationName,
+      'publication.autocreate.mode': 'disabled',
+      'topic.prefix': source.kafka?.topic_prefix ?? sourceName,
+      'table.include.list': options.tables.map((t) => t.replace(/\./g, '\\.')).join(','),
+      // the bulk load already holds the snapshot: stream from the slot's position only
+      'snapshot.mode': 'no_data',
+      'decimal.handling.mode': 'precise',
+      'time.precision.mode': 'adaptive_time_microseconds',
+      'interval.handling.mode': 'string',
+      'hstore.handling.mode': 'json',
+      'binary.handling.mode': 'base64',
+      'tombstones.on.delete': 'true',
+      'key.converter': 'org.apache.kafka.connect.json.JsonConverter',
+      'value.converter': 'org.apache.kafka.connect.json.JsonConverter',
+      'key.converter.schemas.enable': 'true',
+      'value.converter.schemas.enable': 'true',
+    },
+  };
+}

@@ -1,0 +1,102 @@
+/**
+ * Loading one table: extract its chunks in worker threads (inside the shared snapshot) to staging
+ * files, then one Iceberg transaction replaces the table's rows and marks it completed in
+ * `_cdc_status`: a reader sees all of the table's rows or none.
+ */
+import { rm } from 'node:fs/promises';
+import path from 'node:path';
+import { MessageChannel } from 'node:worker_threads';
+import type { Piscina } from 'piscina';
+import type pg from 'pg';
+import { JobError } from '../errors.js';
+import type { Lakehouse } from '../lakehouse/session.js';
+import { quoteIdent, quoteString } from '../lakehouse/sql.js';
+import type { ColumnSpec } from '../lakehouse/types.js';
+import type { ExtractChunkResult, ExtractChunkTask } from '../source/postgres/extract-chunk.js';
+import type { ColumnMapping } from '../source/postgres/type-mapping.js';
+import type { CdcStatusRow, CdcStatusStore } from '../state/cdc-status.js';
+import { ctidPredicate, pageRanges } from './plan.js';
+
+export interface TableLoadInput {
+  /** Source schema.table */
+  sourceName: string;
+  schema: string;
+  table: string;
+  icebergTable: string;
+  namespace: string;
+  mappings: ColumnMapping[];
+  pages: number;
+  maxChunks: number;
+  snapshotName: string;
+  connection: pg.ClientConfig;
+  stagingDir: string;
+}
+
+export function icebergColumns(mappings: ColumnMapping[]): ColumnSpec[] {
+  return mappings.map((m) => ({ name: m.name, type: m.icebergType, nullable: m.nullable, comment: m.sourceType }));
+}
+
+/** The DuckDB SELECT turning staged CSV text into the table's Iceberg values, column by column. */
+export function stagedSelect(mappings: ColumnMapping[], files: string[]): string {
+  const columns = mappings.map((_m, i) => `${quoteString(`c${i}`)}: 'VARCHAR'`).join(', ');
+  const exprs = mappings.map((m, i) => `${m.duckdbFromText(quoteIdent(`c${i}`))} AS ${quoteIdent(m.name)}`).join(', ');
+  const list = files.map(quoteString).join(', ');
+  // quoted empty strings are values, unquoted empties are NULL: exactly COPY's CSV convention
+  return `SELECT ${exprs} FROM read_csv([${list}], header = false, auto_detect = false, delim = ',', quote = '"', escape = '"', ` +
+    `allow_quoted_nulls = false, columns = {${columns}})`;
+}
+
+export async function extractTable(
+  input: TableLoadInput,
+  pool: Piscina,
+  onRows: (rows: number) => void,
+): Promise<{ files: string[]; rows: number; bytes: number }> {
+  const select = `SELECT ${input.mappings.map((m) => m.pgSelect).join(', ')} FROM ${quoteIdent(input.schema)}.${quoteIdent(input.table)}`;
+  const ranges = pageRanges(input.pages, input.maxChunks);
+  const dir = path.join(input.stagingDir, `${input.schema}.${input.table}`);
+  await rm(dir, { recursive: true, force: true });
+  const live = new Array<number>(ranges.length).fill(0);
+  const results = await Promise.all(ranges.map(async (range, i) => {
+    const channel = new MessageChannel();
+    channel.port1.on('message', (rows: number) => {
+      live[i] = rows;
+      onRows(live.reduce((a, b) => a + b, 0));
+    });
+    const task: ExtractChunkTask = {
+      connection: input.connection,
+      snapshotName: input.snapshotName,
+      selectSql: `${select} WHERE ${ctidPredicate(range)}`,
+      outputFile: path.join(dir, `chunk-${String(i).padStart(4, '0')}.csv`),
+      progress: channel.port2,
+    };
+    try {
+      const result = (await pool.run(task, { transferList: [channel.port2] })) as ExtractChunkResult;
+      live[i] = result.rows;
+      return { file: task.outputFile, ...result };
+    } finally {
+      channel.port1.close();
+    }
+  }));
+  return { files: results.map((r) => r.file), rows: results.reduce((a, r) => a + r.rows, 0), bytes: results.reduce((a, r) => a + r.bytes, 0) };
+}
+
+/** One Iceberg commit: old rows out, staged rows in, status completed. Verifies the row count against COPY's. */
+export async function commitTable(
+  lakehouse: Lakehouse,
+  status: CdcStatusStore,
+  input: TableLoadInput,
+  staged: { files: string[]; rows: number },
+  completedRow: Omit<CdcStatusRow, 'rows_loaded'>,
+): Promise<number> {
+  const target = lakehouse.ref(input.namespace, input.icebergTable);
+  const names = input.mappings.map((m) => quoteIdent(m.name)).join(', ');
+  return lakehouse.transaction(async (tx) => {
+    await tx.run(`DELETE FROM ${target}`);
+    const written = staged.rows === 0 ? 0 : await tx.run(`INSERT INTO ${target} (${names}) ${stagedSelect(input.mappings, staged.files)}`);
+    if (written !== staged.rows) {
+      throw new JobError(`${input.sourceName}: PostgreSQL COPY returned ${staged.rows} rows but ${written} were staged for Iceberg; nothing committed`);
+    }
+    await status.upsert({ ...completedRow, rows_loaded: written }, tx);
+    return written;
+  });
+}

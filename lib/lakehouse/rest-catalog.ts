@@ -1,0 +1,104 @@
+/**
+ * Direct Iceberg REST catalog calls for what DuckDB's SQL cannot express. Today: identifier fields
+ * (the primary key in Iceberg's schema, which engines use for upserts and equality deletes).
+ */
+import type { LakehouseConfig } from '../config/schema.js';
+import { JobError } from '../errors.js';
+
+interface IcebergField { id: number; name: string; required: boolean; type: unknown }
+interface IcebergSchema { 'schema-id': number; type: 'struct'; fields: IcebergField[]; 'identifier-field-ids'?: number[] }
+interface TableMetadata { 'current-schema-id': number; schemas: IcebergSchema[] }
+
+export interface IcebergColumn { name: string; type: string; required: boolean }
+
+export class RestCatalogClient {
+  private prefix: string | undefined;
+  private token: string | undefined;
+
+  constructor(private readonly config: LakehouseConfig) {}
+
+  private async headers(): Promise<Record<string, string>> {
+    const auth = this.config.catalog.auth;
+    if (auth.type === 'bearer') return { authorization: `Bearer ${auth.token}` };
+    if (auth.type === 'oauth2') {
+      if (!this.token) {
+        const url = auth.oauth2_server_uri ?? `${this.config.catalog.uri}/v1/oauth/tokens`;
+        const body = new URLSearchParams({ grant_type: 'client_credentials', client_id: auth.client_id, client_secret: auth.client_secret, ...(auth.scope ? { scope: auth.scope } : {}) });
+        const res = await fetch(url, { method: 'POST', body });
+        if (!res.ok) throw new JobError(`OAuth2 token request to ${url} failed with HTTP ${res.status} (lakehouse.yaml:catalog.auth)`);
+        this.token = ((await res.json()) as { access_token: string }).access_token;
+      }
+      return { authorization: `Bearer ${this.token}` };
+    }
+    return {};
+  }
+
+  private async call<T>(method: string, path: string, body?: unknown): Promise<T> {
+    return JSON.parse(await this.callRaw(method, path, body)) as T;
+  }
+
+  private async callRaw(method: string, path: string, body?: unknown): Promise<string> {
+    const base = this.config.catalog.uri.replace(/\/$/, '');
+    if (this.prefix === undefined) {
+      const warehouse = this.config.catalog.warehouse ? `?warehouse=${encodeURIComponent(this.config.catalog.warehouse)}` : '';
+      const res = await fetch(`${base}/v1/config${warehouse}`, { headers: await this.headers() });
+      const conf = res.ok ? ((await res.json()) as { overrides?: Record<string, string>; defaults?: Record<string, string> }) : {};
+      this.prefix = conf.overrides?.prefix ?? conf.defaults?.prefix ?? '';
+    }
+    const url = `${base}/v1/${this.prefix ? `${encodeURIComponent(this.prefix)}/` : ''}${path}`;
+    const res = await fetch(url, {
+      method,
+      headers: { 'content-type': 'application/json', ...(await this.headers()) },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    const text = await res.text();
+    if (!res.ok) throw new JobError(`Iceberg REST ${method} ${path} failed with HTTP ${res.status}: ${text.slice(0, 300)}`);
+    return text;
+  }
+
+  private tablePath(namespace: string, table: string): string {
+    // nested namespace levels are joined by the unit separator (0x1F) in REST paths
+    return `namespaces/${encodeURIComponent(namespace.split('.').join('\x1f'))}/tables/${encodeURIComponent(table)}`;
+  }
+
+  private async metadata(namespace: string, table: string): Promise<TableMetadata> {
+    return (await this.call<{ metadata: TableMetadata }>('GET', this.tablePath(namespace, table))).metadata;
+  }
+
+  /** The table's current schema as Iceberg type strings (`long`, `decimal(10,2)`, …). */
+  async tableSchema(namespace: string, table: string): Promise<IcebergColumn[]> {
+    const metadata = await this.metadata(namespace, table);
+    const current = metadata.schemas.find((s) => s['schema-id'] === metadata['current-schema-id']);
+    return (current?.fields ?? []).map((f) => ({ name: f.name, type: typeof f.type === 'string' ? f.type.replace(/\s/g, '') : JSON.stringify(f.type), required: f.required }));
+  }
+
+  async currentSnapshotId(namespace: string, table: string): Promise<string | null> {
+    // snapshot ids are 64-bit: read them from the text, JSON numbers would lose digits
+    const raw = await this.callRaw('GET', this.tablePath(namespace, table));
+    const id = /"current-snapshot-id"\s*:\s*(-?\d+)/.exec(raw)?.[1];
+    return id === undefined || id === '-1' ? null : id;
+  }
+
+  /** Declares the key columns as the table's identifier fields (they must be required columns). */
+  async setIdentifierFields(namespace: string, table: string, columns: string[]): Promise<void> {
+    const path = this.tablePath(namespace, table);
+    const metadata = await this.metadata(namespace, table);
+    const current = metadata.schemas.find((s) => s['schema-id'] === metadata['current-schema-id']);
+    if (!current) throw new JobError(`table ${namespace}.${table} has no current schema`);
+    const ids = columns.map((name) => {
+      const field = current.fields.find((f) => f.name === name);
+      if (!field) throw new JobError(`key column ${name} not found in ${namespace}.${table}`);
+      if (!field.required) throw new JobError(`key column ${name} of ${namespace}.${table} is nullable; Iceberg identifier fields must be required`);
+      return field.id;
+    });
+    if (JSON.stringify(current['identifier-field-ids'] ?? []) === JSON.stringify(ids)) return;
+    const nextId = Math.max(...metadata.schemas.map((s) => s['schema-id'])) + 1;
+    await this.call('POST', path, {
+      requirements: [{ type: 'assert-current-schema-id', 'current-schema-id': metadata['current-schema-id'] }],
+      updates: [
+        { action: 'add-schema', schema: { ...current, 'schema-id': nextId, 'identifier-field-ids': ids } },
+        { action: 'set-current-schema', 'schema-id': -1 },
+      ],
+    });
+  }
+}

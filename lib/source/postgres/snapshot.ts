@@ -1,0 +1,87 @@
+/**
+ * The consistent cut of a bulk load: a logical replication slot created with an exported snapshot.
+ * Its consistent point is exactly the LSN the snapshot shows, and CDC (Debezium on that slot) continues
+ * from exactly there. The snapshot lives as long as the replication connection stays idle and open.
+ */
+import pg from 'pg';
+import type { PostgresSourceConfig } from '../../config/schema.js';
+import { JobError, errorMessage } from '../../errors.js';
+import { quoteIdent } from '../../lakehouse/sql.js';
+import { pgClientConfig } from './connection.js';
+
+export interface LoadSnapshot {
+  snapshotName: string;
+  /** LSN of the snapshot (text form X/Y). */
+  lsn: string;
+  snapshotTime: Date;
+  slotName: string;
+  /** True when this load created the CDC slot (false: a temporary slot only provided the snapshot). */
+  createdSlot: boolean;
+  release(): Promise<void>;
+}
+
+interface SlotRow { slot_name: string; consistent_point: string; snapshot_name: string }
+
+export async function slotState(client: pg.Client, slotName: string): Promise<{ exists: boolean; active: boolean; confirmedLsn: string | null }> {
+  const { rows } = await client.query<{ active: boolean; confirmed_flush_lsn: string | null }>(
+    'SELECT active, confirmed_flush_lsn::text FROM pg_replication_slots WHERE slot_name = $1', [slotName]);
+  return { exists: rows.length > 0, active: rows[0]?.active ?? false, confirmedLsn: rows[0]?.confirmed_flush_lsn ?? null };
+}
+
+/**
+ * Makes sure the publication Debezium will read covers the tables, BEFORE the slot exists: pgoutput
+ * looks publications up as of each change's position, so a later publication would miss changes.
+ */
+export async function ensurePublication(client: pg.Client, publication: string, tables: string[]): Promise<void> {
+  const quoted = tables.map((t) => t.split('.').map(quoteIdent).join('.'));
+  const exists = (await client.query('SELECT 1 FROM pg_publication WHERE pubname = $1', [publication])).rowCount;
+  if (!exists) {
+    await client.query(`CREATE PUBLICATION ${quoteIdent(publication)}${quoted.length ? ` FOR TABLE ${quoted.join(', ')}` : ''}`);
+    return;
+  }
+  const { rows } = await client.query<{ t: string }>(`SELECT schemaname || '.' || tablename AS t FROM pg_publication_tables WHERE pubname = $1`, [publication]);
+  const missing = tables.filter((t) => !rows.some((r) => r.t === t));
+  if (missing.length > 0) {
+    await client.query(`ALTER PUBLICATION ${quoteIdent(publication)} ADD TABLE ${missing.map((t) => t.split('.').map(quoteIdent).join('.')).join(', ')}`);
+  }
+}
+
+export async function createLoadSnapshot(
+  source: PostgresSourceConfig,
+  control: pg.Client,
+  slotName: string,
+  options: { recreateSlot: boolean },
+): Promise<LoadSnapshot> {
+  const state = await slotState(control, slotName);
+  if (state.exists && options.recreateSlot) {
+    if (state.active) {
+      throw new JobError(`replication slot ${slotName} is in use (a Debezium connector streams from it): stop the connector before reloading everything with --no-resume`);
+    }
+    await control.query('SELECT pg_drop_replication_slot($1)', [slotName]);
+  }
+  const createSlot = !state.exists || options.recreateSlot;
+  // A reload of some tables, with the CDC slot already there, still needs an exact snapshot LSN:
+  // a temporary slot gives it and disappears with the connection.
+  const snapshotSlot = createSlot ? slotName : `${slotName.slice(0, 40)}_tmp_${process.pid}_${Date.now() % 1e6}`;
+  const replication = new pg.Client(pgClientConfig(source, { replication: 'database' } as pg.ClientConfig));
+  try {
+    await replication.connect();
+    const { rows } = await replication.query<SlotRow>(
+      `CREATE_REPLICATION_SLOT ${quoteIdent(snapshotSlot)} ${createSlot ? '' : 'TEMPORARY '}LOGICAL pgoutput EXPORT_SNAPSHOT`,
+    );
+    const row = rows[0];
+    if (!row) throw new Error('CREATE_REPLICATION_SLOT returned no row');
+    const snapshotTime = (await control.query<{ now: Date }>('SELECT clock_timestamp() AS now')).rows[0]!.now;
+    return {
+      snapshotName: row.snapshot_name,
+      lsn: row.consistent_point,
+      snapshotTime,
+      slotName,
+      createdSlot: createSlot,
+      release: () => replication.end().catch(() => undefined),
+    };
+  } catch (err) {
+    await replication.end().catch(() => undefined);
+    throw new JobError(`cannot create replication slot ${snapshotSlot} with an exported snapshot: ${errorMessage(err)} (the role needs REPLICATION and wal_level=logical)`, { cause: err });
+  }
+}

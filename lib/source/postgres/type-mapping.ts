@@ -1,0 +1,115 @@
+/**
+ * PostgreSQL column → Iceberg column. Each mapping says how the value leaves PostgreSQL (a SELECT
+ * expression whose text form is exact) and how DuckDB turns that text into the Iceberg value.
+ * Exact where Iceberg can hold the type; otherwise the lossless text form (see docs/type-mapping.md).
+ */
+import type { IcebergPrimitive } from '../../lakehouse/types.js';
+import { quoteIdent } from '../../lakehouse/sql.js';
+
+export interface PgColumn {
+  name: string;
+  /** format_type() of the column, e.g. `numeric(10,2)`, `timestamp with time zone`, `integer[]`. */
+  type: string;
+  /** pg_type.typtype of the base type: b base, e enum, d domain, c composite, r range, m multirange. */
+  typtype: string;
+  /** pg_type.typcategory of the base type (A array, N numeric, …). */
+  category: string;
+  /** format_type of the domain's base type, when the column is a domain. */
+  baseType?: string;
+  notNull: boolean;
+}
+
+export interface ColumnMapping {
+  name: string;
+  icebergType: IcebergPrimitive;
+  nullable: boolean;
+  /** The source type, kept as the Iceberg field comment and in _schema_changes. */
+  sourceType: string;
+  /** SQL run in PostgreSQL (inside COPY) to read the column. */
+  pgSelect: string;
+  /** DuckDB expression converting the VARCHAR read from the staged CSV (`$col`) into the Iceberg value. */
+  duckdbFromText: (textExpr: string) => string;
+  /** True when the Iceberg value is the lossless text of a type Iceberg cannot hold. */
+  textFallback: boolean;
+}
+
+const cast = (duckType: string) => (e: string) => `CAST(${e} AS ${duckType})`;
+
+function numericMapping(type: string): { icebergType: IcebergPrimitive; from: (e: string) => string } | undefined {
+  const m = /^numeric\((\d+),(\d+)\)$/.exec(type.replace(/\s/g, ''));
+  if (!m) return undefined; // unconstrained numeric: any scale, so no Iceberg decimal can hold it exactly
+  const precision = Number(m[1]);
+  const scale = Number(m[2]);
+  if (precision > 38) return undefined;
+  return { icebergType: `decimal(${precision},${scale})`, from: cast(`DECIMAL(${precision},${scale})`) };
+}
+
+export function mapPgColumn(col: PgColumn): ColumnMapping {
+  const ident = quoteIdent(col.name);
+  const effective = col.typtype === 'd' && col.baseType ? col.baseType : col.type;
+  const base = { name: col.name, nullable: !col.notNull, sourceType: col.type, pgSelect: ident, textFallback: false };
+  const exact = (icebergType: IcebergPrimitive, from: (e: string) => string, pgSelect = ident) =>
+    ({ ...base, icebergType, duckdbFromText: from, pgSelect });
+  const text = (pgSelect = `${ident}::text`) => ({ ...base, icebergType: 'string' as const, duckdbFromText: (e: string) => e, pgSelect, textFallback: true });
+
+  if (col.category === 'A' || effective.endsWith('[]')) return text();
+  if (col.typtype === 'e') return { ...text(), textFallback: false };
+  switch (effective) {
+    case 'smallint':
+    case 'integer':
+      return exact('int', cast('INTEGER'));
+    case 'bigint':
+    case 'oid':
+    case 'xid8':
+      return exact('long', cast('BIGINT'));
+    case 'real':
+      return exact('float', cast('FLOAT'));
+    case 'double precision':
+      return exact('double', cast('DOUBLE'));
+    case 'money':
+      // money's text is locale-formatted ($1,234.56); its numeric cast is exact with 2 decimals
+      return exact('decimal(38,2)', cast('DECIMAL(38,2)'), `${ident}::numeric(38,2)`);
+    case 'boolean':
+      return exact('boolean', cast('BOOLEAN'));
+    case 'text':
+    case 'name':
+    case 'citext':
+    case '"char"':
+      return { ...text(ident), textFallback: false };
+    case 'date':
+      return exact('date', cast('DATE'));
+    case 'time without time zone':
+      return exact('time', cast('TIME'));
+    case 'timestamp without time zone':
+      return exact('timestamp', cast('TIMESTAMP'));
+    case 'timestamp with time zone':
+      return exact('timestamptz', cast('TIMESTAMPTZ'));
+    case 'uuid':
+      return exact('uuid', cast('UUID'));
+    case 'bytea':
+      // COPY's hex form \x0a0b…
+      return exact('binary', (e) => `from_hex(substr(${e}, 3))`);
+    default:
+      break;
+  }
+  if (/^(character varying|character|bpchar|varchar)(\(\d+\))?$/.test(effective)) return { ...text(ident), textFallback: false };
+  if (/^numeric/.test(effective)) {
+    const n = numericMapping(effective);
+    return n ? exact(n.icebergType, n.from) : text();
+  }
+  if (/^time(\(\d\))? without time zone$/.test(effective)) return exact('time', cast('TIME'));
+  if (/^timestamp(\(\d\))? without time zone$/.test(effective)) return exact('timestamp', cast('TIMESTAMP'));
+  if (/^timestamp(\(\d\))? with time zone$/.test(effective)) return exact('timestamptz', cast('TIMESTAMPTZ'));
+  // timetz, interval, json/jsonb, xml, inet/cidr/macaddr, bit/varbit, tsvector/tsquery, geometric,
+  // ranges, composites, pg_lsn…: Iceberg has no such type; their canonical text is lossless.
+  return text();
+}
+
+/** PostgreSQL session settings that make every text form above canonical and exact. */
+export const EXACT_TEXT_SETTINGS = [
+  "SET TimeZone = 'UTC'",
+  "SET DateStyle = 'ISO, YMD'",
+  "SET IntervalStyle = 'iso_8601'",
+  'SET extra_float_digits = 3',
+  "SET bytea_output = 'hex'",
+];
