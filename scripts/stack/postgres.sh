@@ -37,7 +37,7 @@ postgres_start() {
   mkdir -p "$dir"
   [ "$(id -u)" -eq 0 ] && chown -R postgres "$dir" 2>/dev/null || true
   if [ -f "$data/postmaster.pid" ] && postgres_as "$PG_BIN_DIR/pg_ctl" -D "$data" status >/dev/null 2>&1; then
-    log "postgres already running"; return 0
+    log "postgres already running"; postgres_ensure_role; return 0
   fi
   require_free_port postgres "$LL_PG_PORT"
   if [ ! -f "$data/PG_VERSION" ]; then
@@ -64,7 +64,13 @@ host replication all 127.0.0.1/32 scram-sha-256
 HBA
   fi
   postgres_as "$PG_BIN_DIR/pg_ctl" -D "$data" -l "$logfile" -w -t 60 start >/dev/null || { tail -20 "$logfile" >&2; die "postgres failed to start (log: $logfile)"; }
-  # role + database, idempotently: REPLICATION so the loader can create slots and export snapshots
+  postgres_ensure_role
+  log "postgres listening on 127.0.0.1:$LL_PG_PORT"
+}
+
+# role + database, idempotently: REPLICATION so the loader can create slots and export snapshots
+postgres_ensure_role() {
+  local dir; dir=$(postgres_dir)
   postgres_as "$PG_BIN_DIR/psql" -h "$dir" -p "$LL_PG_PORT" -U postgres -d postgres -v ON_ERROR_STOP=1 -q <<SQL >/dev/null
 DO \$\$ BEGIN
   IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '$LL_PG_USER') THEN
@@ -74,7 +80,6 @@ DO \$\$ BEGIN
 END \$\$;
 SELECT 'CREATE DATABASE "$LL_PG_DB" OWNER "$LL_PG_USER"' WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = '$LL_PG_DB')\gexec
 SQL
-  log "postgres listening on 127.0.0.1:$LL_PG_PORT"
 }
 
 postgres_stop() {
