@@ -55,9 +55,9 @@ export interface BulkLoadReport {
   results: TableResult[];
 }
 
-/** Iceberg table name of a source table: schema-qualified unless the schema is public. */
-export function icebergTableName(t: { schema: string; name: string }): string {
-  return t.schema === 'public' ? t.name : `${t.schema}__${t.name}`;
+/** Iceberg table name of a source table: the table's name, prefixed `<schema>__` when the source loads several schemas. */
+export function icebergTableName(t: { schema: string; name: string }, schemas: string[]): string {
+  return schemas.length > 1 ? `${t.schema}__${t.name}` : t.name;
 }
 
 function extractWorkerFile(): string {
@@ -110,7 +110,7 @@ export async function runBulkLoad(config: LakeloaderConfig, options: BulkLoadOpt
     const toLoad = tables.filter((t) => !options.resume || previous.get(qualifiedName(t))?.load_status !== 'completed');
 
     if (options.dryRun) {
-      out(renderPlan(tables, skipped, toLoad, previous, parallelTables, namespace));
+      out(renderPlan(tables, skipped, toLoad, previous, parallelTables, namespace, source.schemas));
       return { results: [] };
     }
 
@@ -152,7 +152,7 @@ export async function runBulkLoad(config: LakeloaderConfig, options: BulkLoadOpt
     await runLimited(toLoad, parallelWorkers, async (t) => {
       const name = qualifiedName(t);
       const tlog = log.child({ table: name });
-      const icebergTable = icebergTableName(t);
+      const icebergTable = icebergTableName(t, source.schemas);
       const started = Date.now();
       let attempts = previous.get(name)?.attempts ?? 0;
       const base = (): CdcStatusRow => statusRow({
@@ -163,7 +163,7 @@ export async function runBulkLoad(config: LakeloaderConfig, options: BulkLoadOpt
       });
       progress.startTable(name, t.estimatedRows);
       try {
-        const mappings = t.columns.map(mapPgColumn);
+        const mappings = t.columns.map((c) => mapPgColumn(c, source.column_types[`${name}.${c.name}`]));
         if (mappings.length === 0) throw new JobError(`table ${name} has no columns to load`);
         const rows = await pRetry(async () => {
           attempts++;
@@ -278,9 +278,9 @@ export function renderSummary(results: TableResult[]): string {
   return text;
 }
 
-function renderPlan(tables: PgTable[], skipped: SkippedObject[], toLoad: PgTable[], previous: Map<string, CdcStatusRow>, parallelTables: number, namespace: string): string {
+function renderPlan(tables: PgTable[], skipped: SkippedObject[], toLoad: PgTable[], previous: Map<string, CdcStatusRow>, parallelTables: number, namespace: string, schemas: string[]): string {
   const rows = tables.map((t) => [
-    qualifiedName(t), `${namespace}.${icebergTableName(t)}`, String(t.estimatedRows), String(pageRanges(t.pages, parallelTables).length),
+    qualifiedName(t), `${namespace}.${icebergTableName(t, schemas)}`, String(t.estimatedRows), String(pageRanges(t.pages, parallelTables).length),
     t.primaryKey.join(',') || '-', previous.get(qualifiedName(t))?.load_status ?? 'new', toLoad.includes(t) ? 'load' : 'skip (completed)',
   ]);
   let text = `Bulk load plan (dry run): ${toLoad.length} of ${tables.length} tables to load\n`;

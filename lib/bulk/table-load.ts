@@ -13,7 +13,7 @@ import type { Lakehouse } from '../lakehouse/session.js';
 import { quoteIdent, quoteString } from '../lakehouse/sql.js';
 import type { ColumnSpec } from '../lakehouse/types.js';
 import type { ExtractChunkResult, ExtractChunkTask } from '../source/postgres/extract-chunk.js';
-import type { ColumnMapping } from '../source/postgres/type-mapping.js';
+import { hasFiniteRange, type ColumnMapping } from '../source/postgres/type-mapping.js';
 import type { CdcStatusRow, CdcStatusStore } from '../state/cdc-status.js';
 import { ctidPredicate, pageRanges } from './plan.js';
 
@@ -36,14 +36,36 @@ export function icebergColumns(mappings: ColumnMapping[]): ColumnSpec[] {
   return mappings.map((m) => ({ name: m.name, type: m.icebergType, nullable: m.nullable, comment: m.sourceType }));
 }
 
-/** The DuckDB SELECT turning staged CSV text into the table's Iceberg values, column by column. */
-export function stagedSelect(mappings: ColumnMapping[], files: string[]): string {
+function stagedFiles(mappings: ColumnMapping[], files: string[]): string {
   const columns = mappings.map((_m, i) => `${quoteString(`c${i}`)}: 'VARCHAR'`).join(', ');
-  const exprs = mappings.map((m, i) => `${m.duckdbFromText(quoteIdent(`c${i}`))} AS ${quoteIdent(m.name)}`).join(', ');
   const list = files.map(quoteString).join(', ');
   // quoted empty strings are values, unquoted empties are NULL: exactly COPY's CSV convention
-  return `SELECT ${exprs} FROM read_csv([${list}], header = false, auto_detect = false, delim = ',', quote = '"', escape = '"', ` +
+  return `read_csv([${list}], header = false, auto_detect = false, delim = ',', quote = '"', escape = '"', ` +
     `allow_quoted_nulls = false, columns = {${columns}})`;
+}
+
+/** The DuckDB SELECT turning staged CSV text into the table's Iceberg values, column by column. */
+export function stagedSelect(mappings: ColumnMapping[], files: string[]): string {
+  const exprs = mappings.map((m, i) => `${m.duckdbFromText(quoteIdent(`c${i}`))} AS ${quoteIdent(m.name)}`).join(', ');
+  return `SELECT ${exprs} FROM ${stagedFiles(mappings, files)}`;
+}
+
+/**
+ * After a failed commit: find the first column and value Iceberg cannot take, so the error names
+ * them (and the way out) instead of DuckDB's bare conversion message.
+ */
+export async function diagnoseStagedValues(lakehouse: Lakehouse, input: TableLoadInput, files: string[]): Promise<string | undefined> {
+  for (const [i, m] of input.mappings.entries()) {
+    const col = quoteIdent(`c${i}`);
+    const converted = `TRY(${m.duckdbFromText(col)})`;
+    const bad = hasFiniteRange(m.icebergType) ? `(${converted} IS NULL OR NOT isfinite(${converted}))` : `${converted} IS NULL`;
+    const rows = await lakehouse.query(`SELECT ${col} AS v FROM ${stagedFiles(input.mappings, files)} WHERE ${col} IS NOT NULL AND ${bad} LIMIT 1`);
+    if (rows.length > 0) {
+      return `column ${m.name} (${m.sourceType}) of ${input.sourceName} holds '${String(rows[0]!.v).slice(0, 80)}', which Iceberg ${m.icebergType} cannot store; ` +
+        `set sources.yaml column_types: {"${input.sourceName}.${m.name}": string} to keep this column as exact text`;
+    }
+  }
+  return undefined;
 }
 
 export async function extractTable(
@@ -90,13 +112,19 @@ export async function commitTable(
 ): Promise<number> {
   const target = lakehouse.ref(input.namespace, input.icebergTable);
   const names = input.mappings.map((m) => quoteIdent(m.name)).join(', ');
-  return lakehouse.transaction(async (tx) => {
-    await tx.run(`DELETE FROM ${target}`);
-    const written = staged.rows === 0 ? 0 : await tx.run(`INSERT INTO ${target} (${names}) ${stagedSelect(input.mappings, staged.files)}`);
-    if (written !== staged.rows) {
-      throw new JobError(`${input.sourceName}: PostgreSQL COPY returned ${staged.rows} rows but ${written} were staged for Iceberg; nothing committed`);
-    }
-    await status.upsert({ ...completedRow, rows_loaded: written }, tx);
-    return written;
-  });
+  try {
+    return await lakehouse.transaction(async (tx) => {
+      await tx.run(`DELETE FROM ${target}`);
+      const written = staged.rows === 0 ? 0 : await tx.run(`INSERT INTO ${target} (${names}) ${stagedSelect(input.mappings, staged.files)}`);
+      if (written !== staged.rows) {
+        throw new JobError(`${input.sourceName}: PostgreSQL COPY returned ${staged.rows} rows but ${written} were staged for Iceberg; nothing committed`);
+      }
+      await status.upsert({ ...completedRow, rows_loaded: written }, tx);
+      return written;
+    });
+  } catch (err) {
+    // the transaction is rolled back: look for the value DuckDB refused, to name it
+    const cause = err instanceof JobError ? undefined : await diagnoseStagedValues(lakehouse, input, staged.files).catch(() => undefined);
+    throw cause ? new JobError(cause, { cause: err }) : err;
+  }
 }

@@ -34,6 +34,8 @@ const sourceCommon = {
   retry_backoff: z.coerce.number().positive().default(2),
   /** Primary keys for tables without one (or to override), keyed by `schema.table`. */
   primary_keys: z.record(z.string(), z.array(z.string().min(1)).min(1)).default({}),
+  /** Per-column Iceberg type overrides keyed by `schema.table.column`; `string` keeps the source's exact text (e.g. timestamps holding ±infinity). */
+  column_types: z.record(z.string(), z.literal('string')).default({}),
   kafka: z.object({
     cluster: z.string().min(1),
     topic_prefix: z.string().min(1),

@@ -24,7 +24,7 @@ def encode(value):
             return "Infinity" if value > 0 else "-Infinity"
         return value
     if isinstance(value, decimal.Decimal):
-        return str(value)
+        return format(value, "f")  # plain notation, scale kept (1.000E-7 -> 0.0000001000)
     if isinstance(value, datetime.datetime):
         if value.tzinfo is not None:
             value = value.astimezone(datetime.timezone.utc)

@@ -33,6 +33,11 @@ export interface ColumnMapping {
   textFallback: boolean;
 }
 
+/** Iceberg types whose values DuckDB range-checks on write (±infinity has no Iceberg form). */
+export function hasFiniteRange(type: IcebergPrimitive): boolean {
+  return type === 'date' || type === 'timestamp' || type === 'timestamptz';
+}
+
 const cast = (duckType: string) => (e: string) => `CAST(${e} AS ${duckType})`;
 
 function numericMapping(type: string): { icebergType: IcebergPrimitive; from: (e: string) => string } | undefined {
@@ -44,7 +49,8 @@ function numericMapping(type: string): { icebergType: IcebergPrimitive; from: (e
   return { icebergType: `decimal(${precision},${scale})`, from: cast(`DECIMAL(${precision},${scale})`) };
 }
 
-export function mapPgColumn(col: PgColumn): ColumnMapping {
+/** `override: 'string'` (sources.yaml column_types) keeps the column as its exact PostgreSQL text. */
+export function mapPgColumn(col: PgColumn, override?: 'string'): ColumnMapping {
   const ident = quoteIdent(col.name);
   const effective = col.typtype === 'd' && col.baseType ? col.baseType : col.type;
   const base = { name: col.name, nullable: !col.notNull, sourceType: col.type, pgSelect: ident, textFallback: false };
@@ -52,7 +58,7 @@ export function mapPgColumn(col: PgColumn): ColumnMapping {
     ({ ...base, icebergType, duckdbFromText: from, pgSelect });
   const text = (pgSelect = `${ident}::text`) => ({ ...base, icebergType: 'string' as const, duckdbFromText: (e: string) => e, pgSelect, textFallback: true });
 
-  if (col.category === 'A' || effective.endsWith('[]')) return text();
+  if (override === 'string' || col.category === 'A' || effective.endsWith('[]')) return text();
   if (col.typtype === 'e') return { ...text(), textFallback: false };
   switch (effective) {
     case 'smallint':

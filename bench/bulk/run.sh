@@ -1,0 +1,175 @@
+#!/usr/bin/env bash
+# `make bench-bulk`: bulk-load throughput of one 5,000,000-row, 14-column table (bench.trips, ~140 bytes/row)
+# from PostgreSQL into Iceberg, against the source's own limit (`COPY bench.trips TO STDOUT` into /dev/null).
+# Prints rows/s, the loader's peak RSS (the whole process: main thread, extract workers, DuckDB) and
+# loader_seconds / copy_seconds, then appends a row to docs/benchmarks.md. See docs/benchmarks.md.
+#
+# Environment (all optional):
+#   BENCH_ROWS=5000000              rows of bench.trips (regenerated only when missing or different)
+#   BENCH_PARALLEL_WORKERS=1        --parallel-workers (tables at once; the benchmark has one table)
+#   BENCH_PARALLEL_TABLES=2         --parallel-tables (chunks of the table read at once); a list such as
+#                                   "1 2 4" runs the loader once per value against the same baseline
+#   BENCH_COPY_RUNS=2               baseline COPY runs; the fastest counts (warm cache, fair to both)
+#   BENCH_RECORD=1                  0: do not append to docs/benchmarks.md
+#   BENCH_STRICT=0                  1: exit 3 when a target (ratio <= 2.0, peak RSS <= 1 GiB) is missed
+#   BENCH_KEEP_WORKDIR=0            1: keep the temp dir (config, loader log) for inspection
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+cd "$ROOT"
+
+: "${BENCH_ROWS:=5000000}"
+: "${BENCH_PARALLEL_WORKERS:=1}"
+: "${BENCH_PARALLEL_TABLES:=2}"
+: "${BENCH_COPY_RUNS:=2}"
+: "${BENCH_RECORD:=1}"
+: "${BENCH_STRICT:=0}"
+: "${BENCH_KEEP_WORKDIR:=0}"
+: "${LL_PG_PORT:=55432}"
+: "${LL_REST_PORT:=8181}"
+PG_USER=${LAKELOADER_PG_USER:-lakeloader}
+PG_DB=${LAKELOADER_PG_DATABASE:-demo}
+export PGPASSWORD=${LAKELOADER_PG_PASSWORD:-lakeloader-local-pw}
+export PGHOST=${LAKELOADER_PG_HOST:-127.0.0.1} PGPORT=$LL_PG_PORT PGUSER=$PG_USER PGDATABASE=$PG_DB
+CATALOG_URI="http://127.0.0.1:$LL_REST_PORT"
+SOURCE=bench_pg
+NAMESPACE=bench.bulk
+ICEBERG_TABLE="$NAMESPACE.bench__trips"
+SLOT="lakeloader_$SOURCE"
+MARKER="lakeloader bench trips v1 rows=$BENCH_ROWS"
+TARGET_RATIO=2.0
+TARGET_RSS_MIB=1024
+PY="$ROOT/.stack/venv/bin/python"
+HELPERS="$ROOT/bench/bulk/helpers.py"
+DOC="$ROOT/docs/benchmarks.md"
+
+say() { printf '\033[1;36m[bench]\033[0m %s\n' "$*" >&2; }
+die() { printf '\033[1;31m[bench] ERROR:\033[0m %s\n' "$*" >&2; exit 1; }
+now() { date +%s.%N; }
+psqlq() { psql -X -q -v ON_ERROR_STOP=1 "$@"; }
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/lakeloader-bench.XXXXXX")
+cleanup() {
+  # The load leaves a logical replication slot for CDC: drop it (it would retain WAL) and its publication.
+  psqlq -Atc "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = '$SLOT' AND NOT active" >/dev/null 2>&1 || true
+  psqlq -c "DROP PUBLICATION IF EXISTS $SLOT" >/dev/null 2>&1 || true
+  # The loaded Iceberg tables go too (the warehouse would keep ~200 MB per run); bench.trips stays as the cache.
+  "$PY" "$HELPERS" purge --uri "$CATALOG_URI" --namespace "$NAMESPACE" 2>/dev/null || true
+  if [ "$BENCH_KEEP_WORKDIR" = 1 ]; then say "work dir kept: $WORK"; else rm -rf "$WORK"; fi
+}
+trap cleanup EXIT
+
+# 1. The stack: PostgreSQL, the local-filesystem Iceberg REST catalog, DuckDB extensions, pyiceberg (idempotent).
+say "stack: postgres, iceberg_rest, duckdb_ext, pyenv"
+scripts/stack/stack.sh up duckdb_ext pyenv postgres iceberg_rest >"$WORK/stack.log" 2>&1 || { cat "$WORK/stack.log" >&2; die "stack did not come up"; }
+[ -f dist/jobs/cli.js ] || die "dist/ is missing: run 'npm run build' (make bench-bulk does)"
+
+# 2. The table, generated once: regenerated only when missing or generated with other parameters.
+current=$(psqlq -Atc "SELECT obj_description('bench.trips'::regclass, 'pg_class')" 2>/dev/null || true)
+if [ "$current" != "$MARKER" ] || [ "$(psqlq -Atc 'SELECT count(*) FROM bench.trips')" != "$BENCH_ROWS" ]; then
+  say "generating bench.trips ($BENCH_ROWS rows; about a minute per 5 million)"
+  t0=$(now)
+  psqlq -v rows="$BENCH_ROWS" -v marker="$MARKER" -f bench/bulk/trips.sql 2>&1 | { grep -v 'NOTICE' || true; } >&2
+  say "generated in $(echo "$(now) - $t0" | bc) s"
+else
+  say "bench.trips is there ($BENCH_ROWS rows)"
+fi
+read -r heap_bytes bytes_per_row < <(psqlq -AtF ' ' -c "SELECT pg_relation_size('bench.trips'), round(pg_relation_size('bench.trips')::numeric / $BENCH_ROWS, 1)")
+
+# 3. The config: the shipped lakehouse.yaml and kafka_clusters.yaml, one source for the bench schema.
+mkdir -p "$WORK/config"
+cp config/lakehouse.yaml config/kafka_clusters.yaml "$WORK/config/"
+cat >"$WORK/config/sources.yaml" <<EOF
+sources:
+  $SOURCE:
+    type: postgres
+    connection:
+      host: $PGHOST
+      port: $PGPORT
+      database: $PGDATABASE
+      user: $PGUSER
+      password: \${LAKELOADER_PG_PASSWORD:lakeloader-local-pw}
+    schemas: [bench]
+    include_tables: ['trips']
+    namespace: $NAMESPACE
+    parallel_workers: $BENCH_PARALLEL_WORKERS
+    parallel_tables: 2
+    max_retries: 0
+EOF
+
+# 4. The baseline: the source's own limit, COPY to /dev/null through psql. Fastest of BENCH_COPY_RUNS.
+copy_seconds=
+for i in $(seq 1 "$BENCH_COPY_RUNS"); do
+  t0=$(now)
+  psqlq -c "COPY bench.trips TO STDOUT" >/dev/null
+  s=$(echo "$(now) - $t0" | bc)
+  say "baseline COPY run $i: ${s}s"
+  if [ -z "$copy_seconds" ] || [ "$(echo "$s < $copy_seconds" | bc)" = 1 ]; then copy_seconds=$s; fi
+done
+
+# 5. The loader, once per parallel_tables value: a fresh Iceberg namespace each time, whole process timed.
+commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+[ -n "$(git status --porcelain -- lib jobs 2>/dev/null)" ] && commit="$commit+dirty"
+cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')
+missed=0
+for chunks in $BENCH_PARALLEL_TABLES; do
+  "$PY" "$HELPERS" purge --uri "$CATALOG_URI" --namespace "$NAMESPACE"
+  say "loader: bulk-load --source $SOURCE --no-resume --parallel-workers $BENCH_PARALLEL_WORKERS --parallel-tables $chunks"
+  log="$WORK/loader-$chunks.log"
+  t0=$(now)
+  set +e
+  /usr/bin/time -f '%e %M %U %S' -o "$WORK/time-$chunks" \
+    node dist/jobs/cli.js --config "$WORK/config" --log-level debug --log-format json \
+      bulk-load --source "$SOURCE" --no-resume --parallel-workers "$BENCH_PARALLEL_WORKERS" --parallel-tables "$chunks" \
+      --staging-dir "$WORK/staging" >"$WORK/summary-$chunks.txt" 2>"$log"
+  rc=$?
+  set -e
+  loader_seconds=$(echo "$(now) - $t0" | bc)
+  if [ $rc -ne 0 ]; then tail -20 "$log" >&2; cat "$WORK/summary-$chunks.txt" >&2; die "loader exited with $rc"; fi
+  read -r _elapsed max_rss_kib user_s sys_s <"$WORK/time-$chunks"
+  grep -q ' completed$' "$WORK/summary-$chunks.txt" || { cat "$WORK/summary-$chunks.txt" >&2; die "the loader did not complete bench.trips"; }
+
+  verify=$("$PY" "$HELPERS" verify --uri "$CATALOG_URI" --table "$ICEBERG_TABLE" --rows "$BENCH_ROWS") || die "Iceberg row count check failed"
+  phases=$("$PY" "$HELPERS" phases --log "$log" --table bench.trips)
+
+  result="$WORK/result-$chunks.json"
+  BENCH_VERIFY=$verify BENCH_PHASES=$phases "$PY" - "$result" <<PYEOF
+import json, os, sys, datetime
+verify = json.loads(os.environ["BENCH_VERIFY"]); phases = json.loads(os.environ["BENCH_PHASES"])
+rows = $BENCH_ROWS; copy_s = $copy_seconds; loader_s = $loader_seconds; rss_mib = $max_rss_kib / 1024
+extract_s = phases["extract_seconds"]; commit_s = phases["commit_seconds"]
+r = {
+  "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M"), "commit": "$commit",
+  "rows": rows, "parallel_workers": $BENCH_PARALLEL_WORKERS, "parallel_tables": $chunks,
+  "copy_seconds": copy_s, "loader_seconds": loader_s, "rows_per_second": round(rows / loader_s),
+  "ratio": loader_s / copy_s, "peak_rss_mib": rss_mib,
+  "loader_cpu_user_seconds": $user_s, "loader_cpu_sys_seconds": $sys_s,
+  "extract_seconds": extract_s, "commit_seconds": commit_s, "other_seconds": loader_s - extract_s - commit_s,
+  "staged_bytes": phases.get("staged_bytes"), "heap_bytes": $heap_bytes, "heap_bytes_per_row": $bytes_per_row,
+  "iceberg": verify, "cpu": "$cpu", "cores": $(nproc), "mem_gib": round($(awk '/MemTotal/ {print $2}' /proc/meminfo) / 1048576),
+}
+r["target_met"] = r["ratio"] <= $TARGET_RATIO and r["peak_rss_mib"] <= $TARGET_RSS_MIB
+json.dump(r, open(sys.argv[1], "w"), indent=2)
+print(f"""
+== bench-bulk: bench.trips -> {verify['table']} ==
+rows                {rows:,}  ({r['heap_bytes_per_row']} heap bytes/row, {r['heap_bytes'] / 2**20:.0f} MiB heap)
+settings            --parallel-workers {r['parallel_workers']} --parallel-tables {r['parallel_tables']}
+copy_seconds        {copy_s:.2f}   (COPY bench.trips TO STDOUT > /dev/null, fastest of $BENCH_COPY_RUNS)
+loader_seconds      {loader_s:.2f}   (whole process: start, snapshot, extract, Iceberg commit, exit)
+  setup/exit        {r['other_seconds']:.2f}
+  extract           {extract_s:.2f}   ({(r['staged_bytes'] or 0) / 2**20:.0f} MiB CSV staged)
+  iceberg commit    {commit_s:.2f}   (DuckDB INSERT … read_csv → Parquet, commit; {verify['data_files']} data files, {verify['files_bytes'] / 2**20:.0f} MiB)
+rows/s              {r['rows_per_second']:,}
+ratio               {r['ratio']:.2f}   (loader_seconds / copy_seconds; target <= $TARGET_RATIO)
+peak_rss_mib        {rss_mib:.0f}   (VmHWM of the loader process, all threads; target <= $TARGET_RSS_MIB)
+loader cpu          user {r['loader_cpu_user_seconds']:.1f} s, sys {r['loader_cpu_sys_seconds']:.1f} s
+iceberg rows        {verify['rows']:,} (pyiceberg)
+target              {'met' if r['target_met'] else 'MISSED'}
+""")
+PYEOF
+  [ "$BENCH_RECORD" = 1 ] && "$PY" "$HELPERS" record --doc "$DOC" --result "$result"
+  "$PY" -c "import json,sys; sys.exit(0 if json.load(open('$result'))['target_met'] else 1)" || missed=1
+done
+[ "$BENCH_RECORD" = 1 ] && say "results appended to docs/benchmarks.md"
+if [ "$missed" = 1 ] && [ "$BENCH_STRICT" = 1 ]; then exit 3; fi
+exit 0
