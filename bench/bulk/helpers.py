@@ -1,7 +1,8 @@
 """Helpers of bench/bulk/run.sh, run with the stack's venv (.stack/venv/bin/python, pyiceberg 0.12):
 
   purge    --uri URI --namespace NS            drop every table of NS with its files, then NS itself
-  verify   --uri URI --table NS.TABLE --rows N  check the table holds N rows, read by pyiceberg (not DuckDB)
+  verify   --uri URI --namespace NS --rows N    check the namespace's one data table (not _cdc_status,
+                                               _schema_changes) holds N rows, read by pyiceberg (not DuckDB)
   phases   --log FILE --table SCHEMA.TABLE      time the loader's phases from its JSON debug log
   record   --doc FILE --result FILE             append one result row to docs/benchmarks.md
 
@@ -40,15 +41,21 @@ def purge(args):
 
 
 def verify(args):
-    table = catalog(args.uri).load_table(args.table)
+    cat = catalog(args.uri)
+    idents = [i for i in cat.list_tables(tuple(args.namespace.split("."))) if not i[-1].startswith("_")]
+    if len(idents) != 1:
+        sys.exit(f"verify: expected one data table in {args.namespace}, found {['.'.join(i) for i in idents]}")
+    args.table = ".".join(idents[0])
+    table = cat.load_table(idents[0])
     snap = table.current_snapshot()
     if snap is None:
         sys.exit(f"verify: {args.table} has no snapshot")
     summary = snap.summary.additional_properties if snap.summary else {}
     total = int(summary.get("total-records", -1))
     counted = table.scan().count()
-    files = int(summary.get("total-data-files", -1))
-    size = int(summary.get("total-files-size", -1))
+    tasks = list(table.scan().plan_files())
+    files = len(tasks)
+    size = sum(t.file.file_size_in_bytes for t in tasks)
     print(json.dumps({"table": args.table, "rows": counted, "summary_total_records": total,
                       "data_files": files, "files_bytes": size}))
     if counted != args.rows or total != args.rows:
@@ -120,7 +127,7 @@ def main():
     p = argparse.ArgumentParser()
     sub = p.add_subparsers(dest="cmd", required=True)
     s = sub.add_parser("purge"); s.add_argument("--uri", required=True); s.add_argument("--namespace", required=True)
-    s = sub.add_parser("verify"); s.add_argument("--uri", required=True); s.add_argument("--table", required=True); s.add_argument("--rows", type=int, required=True)
+    s = sub.add_parser("verify"); s.add_argument("--uri", required=True); s.add_argument("--namespace", required=True); s.add_argument("--rows", type=int, required=True)
     s = sub.add_parser("phases"); s.add_argument("--log", required=True); s.add_argument("--table", required=True)
     s = sub.add_parser("record"); s.add_argument("--doc", required=True); s.add_argument("--result", required=True)
     args = p.parse_args()

@@ -34,7 +34,6 @@ export PGHOST=${LAKELOADER_PG_HOST:-127.0.0.1} PGPORT=$LL_PG_PORT PGUSER=$PG_USE
 CATALOG_URI="http://127.0.0.1:$LL_REST_PORT"
 SOURCE=bench_pg
 NAMESPACE=bench.bulk
-ICEBERG_TABLE="$NAMESPACE.bench__trips"
 SLOT="lakeloader_$SOURCE"
 MARKER="lakeloader bench trips v1 rows=$BENCH_ROWS"
 TARGET_RATIO=2.0
@@ -129,7 +128,7 @@ for chunks in $BENCH_PARALLEL_TABLES; do
   read -r _elapsed max_rss_kib user_s sys_s <"$WORK/time-$chunks"
   grep -q ' completed$' "$WORK/summary-$chunks.txt" || { cat "$WORK/summary-$chunks.txt" >&2; die "the loader did not complete bench.trips"; }
 
-  verify=$("$PY" "$HELPERS" verify --uri "$CATALOG_URI" --table "$ICEBERG_TABLE" --rows "$BENCH_ROWS") || die "Iceberg row count check failed"
+  verify=$("$PY" "$HELPERS" verify --uri "$CATALOG_URI" --namespace "$NAMESPACE" --rows "$BENCH_ROWS") || die "Iceberg row count check failed"
   phases=$("$PY" "$HELPERS" phases --log "$log" --table bench.trips)
 
   result="$WORK/result-$chunks.json"
