@@ -5,6 +5,7 @@ import { reportFailure } from '../lib/cli/context.js';
 import { EXIT_OK, EXIT_USAGE } from '../lib/errors.js';
 import { registerBulkLoad } from './bulk-load.js';
 import { registerConfigCheck } from './config-check.js';
+import { registerSql } from './sql.js';
 
 const program = new Command('lakeloader')
   .description('Replicate PostgreSQL and Oracle into an Apache Iceberg lakehouse: bulk load, then Debezium CDC.')
@@ -16,6 +17,7 @@ const program = new Command('lakeloader')
 
 registerConfigCheck(program);
 registerBulkLoad(program);
+registerSql(program);
 
 try {
   await program.parseAsync(process.argv);
