@@ -158,7 +158,7 @@ export async function runBulkLoad(config: LakeloaderConfig, options: BulkLoadOpt
       const base = (): CdcStatusRow => statusRow({
         table_name: name, iceberg_table: `${namespace}.${icebergTable}`,
         key_columns: t.primaryKey.join(',') || null, key_source: t.keySource,
-        snapshot_lsn: snap.lsn, snapshot_time: snap.snapshotTime.toISOString(), slot_name: slotName,
+        snapshot_lsn: snap.lsn, snapshot_time: snap.snapshotTime.toISOString(), snapshot_xids: snap.visibleXids, slot_name: slotName,
         started_at: new Date(started).toISOString(), attempts, updated_at: now(),
       });
       progress.startTable(name, t.estimatedRows);
@@ -221,7 +221,7 @@ export async function runBulkLoad(config: LakeloaderConfig, options: BulkLoadOpt
 function statusRow(fields: Partial<CdcStatusRow> & Pick<CdcStatusRow, 'table_name' | 'updated_at'>): CdcStatusRow {
   return {
     iceberg_table: null, load_status: 'pending', key_columns: null, key_source: null, rows_loaded: null, snapshot_lsn: null,
-    snapshot_time: null, slot_name: null, iceberg_snapshot_id: null, started_at: null, finished_at: null, attempts: 0, error: null,
+    snapshot_time: null, snapshot_xids: null, slot_name: null, iceberg_snapshot_id: null, started_at: null, finished_at: null, attempts: 0, error: null,
     last_applied_lsn: null, last_event_at: null, events_applied: null, kafka_offsets: null,
     ...fields,
   } as CdcStatusRow;

@@ -156,6 +156,23 @@ export class Lakehouse {
     await this.run(`CREATE TABLE ${options.ifNotExists ? 'IF NOT EXISTS ' : ''}${this.ref(namespace, table)} (${cols.join(', ')})`);
   }
 
+  /** Columns of an Iceberg table as DuckDB sees them, in order. */
+  async columns(namespace: string, table: string): Promise<{ name: string; type: string; nullable: boolean }[]> {
+    const rows = await this.query(
+      `SELECT column_name AS name, data_type AS type, is_nullable AS nullable FROM duckdb_columns() WHERE database_name = ${quoteString(this.alias)} ` +
+        `AND schema_name = ${quoteString(namespace)} AND table_name = ${quoteString(table)} ORDER BY column_index`,
+    );
+    return rows.map((r) => ({ name: String(r.name), type: String(r.type), nullable: Boolean(r.nullable) }));
+  }
+
+  /** Schema evolution of our own state tables: columns added in later versions appear in existing tables. */
+  async addMissingColumns(namespace: string, table: string, columns: ColumnSpec[]): Promise<string[]> {
+    const existing = new Set((await this.columns(namespace, table)).map((c) => c.name));
+    const missing = columns.filter((c) => !existing.has(c.name));
+    for (const c of missing) await this.run(`ALTER TABLE ${this.ref(namespace, table)} ADD COLUMN ${quoteIdent(c.name)} ${duckdbType(c.type)}`);
+    return missing.map((c) => c.name);
+  }
+
   /** Appends JS rows (in column order) as one Iceberg snapshot. For small volumes; bulk data goes through insertFrom. */
   async append(namespace: string, table: string, columns: ColumnSpec[], rows: readonly unknown[][]): Promise<number> {
     if (rows.length === 0) return 0;

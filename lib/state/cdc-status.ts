@@ -3,7 +3,7 @@
  * same Iceberg transaction as the data it describes and any engine can query it.
  */
 import type { Lakehouse, LakehouseTx, Row } from '../lakehouse/session.js';
-import { quoteString } from '../lakehouse/sql.js';
+import { quoteIdent, quoteString } from '../lakehouse/sql.js';
 import type { ColumnSpec } from '../lakehouse/types.js';
 
 export const CDC_STATUS_TABLE = '_cdc_status';
@@ -19,6 +19,8 @@ export interface CdcStatusRow {
   rows_loaded: number | null;
   snapshot_lsn: string | null;
   snapshot_time: string | null;
+  /** pg_current_snapshot() of the load (xmin:xmax:xip…): which transactions the loaded rows include. */
+  snapshot_xids: string | null;
   slot_name: string | null;
   iceberg_snapshot_id: string | null;
   started_at: string | null;
@@ -41,6 +43,7 @@ export const CDC_STATUS_COLUMNS: ColumnSpec[] = [
   { name: 'rows_loaded', type: 'long' },
   { name: 'snapshot_lsn', type: 'string' },
   { name: 'snapshot_time', type: 'timestamptz' },
+  { name: 'snapshot_xids', type: 'string', comment: 'pg_current_snapshot() of the load' },
   { name: 'slot_name', type: 'string' },
   { name: 'iceberg_snapshot_id', type: 'long' },
   { name: 'started_at', type: 'timestamptz' },
@@ -63,6 +66,7 @@ export class CdcStatusStore {
 
   async ensure(): Promise<void> {
     await this.lakehouse.createTable(this.namespace, CDC_STATUS_TABLE, CDC_STATUS_COLUMNS, { ifNotExists: true });
+    await this.lakehouse.addMissingColumns(this.namespace, CDC_STATUS_TABLE, CDC_STATUS_COLUMNS);
   }
 
   async exists(): Promise<boolean> {
@@ -86,7 +90,7 @@ export class CdcStatusStore {
     const types = CDC_STATUS_COLUMNS.map((c) => c.type === 'timestamptz' ? 'TIMESTAMPTZ' : c.type === 'long' ? 'BIGINT' : c.type === 'int' ? 'INTEGER' : 'VARCHAR');
     return [
       `DELETE FROM ${this.ref} WHERE table_name = ${quoteString(row.table_name)}`,
-      `INSERT INTO ${this.ref} VALUES (${values.map((v, i) => `CAST(${v} AS ${types[i]})`).join(', ')})`,
+      `INSERT INTO ${this.ref} (${CDC_STATUS_COLUMNS.map((c) => quoteIdent(c.name)).join(', ')}) VALUES (${values.map((v, i) => `CAST(${v} AS ${types[i]})`).join(', ')})`,
     ];
   }
 

@@ -14,6 +14,8 @@ export interface LoadSnapshot {
   /** LSN of the snapshot (text form X/Y). */
   lsn: string;
   snapshotTime: Date;
+  /** pg_current_snapshot() seen by the snapshot: decides exactly which transactions' changes CDC must still apply. */
+  visibleXids: string;
   slotName: string;
   /** True when this load created the CDC slot (false: a temporary slot only provided the snapshot). */
   createdSlot: boolean;
@@ -72,10 +74,12 @@ export async function createLoadSnapshot(
     const row = rows[0];
     if (!row) throw new Error('CREATE_REPLICATION_SLOT returned no row');
     const snapshotTime = (await control.query<{ now: Date }>('SELECT clock_timestamp() AS now')).rows[0]!.now;
+    const visibleXids = await snapshotVisibility(source, row.snapshot_name);
     return {
       snapshotName: row.snapshot_name,
       lsn: row.consistent_point,
       snapshotTime,
+      visibleXids,
       slotName,
       createdSlot: createSlot,
       release: () => replication.end().catch(() => undefined),
@@ -83,5 +87,20 @@ export async function createLoadSnapshot(
   } catch (err) {
     await replication.end().catch(() => undefined);
     throw new JobError(`cannot create replication slot ${snapshotSlot} with an exported snapshot: ${errorMessage(err)} (the role needs REPLICATION and wal_level=logical)`, { cause: err });
+  }
+}
+
+/** Joins the exported snapshot once to read which transaction ids it sees. */
+async function snapshotVisibility(source: PostgresSourceConfig, snapshotName: string): Promise<string> {
+  const client = new pg.Client(pgClientConfig(source));
+  await client.connect();
+  try {
+    await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+    await client.query(`SET TRANSACTION SNAPSHOT '${snapshotName.replace(/'/g, "''")}'`);
+    const { rows } = await client.query<{ s: string }>('SELECT pg_current_snapshot()::text AS s');
+    await client.query('COMMIT');
+    return rows[0]!.s;
+  } finally {
+    await client.end().catch(() => undefined);
   }
 }
