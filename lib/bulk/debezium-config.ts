@@ -19,8 +19,8 @@ export function debeziumConnectorConfig(
       'database.hostname': c.host,
       'database.port': String(c.port),
       'database.user': c.user,
-      // the secret stays out of the file: Kafka Connect resolves it (FileConfigProvider / env provider)
-      'database.password': '${env:LAKELOADER_PG_PASSWORD}',
+      // the secret stays out of the file: `lakeloader connector apply` fills it in from sources.yaml
+      'database.password': '<set by lakeloader connector apply>',
       'database.dbname': c.database,
       'plugin.name': 'pgoutput',
       'slot.name': options.slotName,
@@ -36,6 +36,8 @@ export function debeziumConnectorConfig(
       'hstore.handling.mode': 'json',
       'binary.handling.mode': 'base64',
       'tombstones.on.delete': 'true',
+      // source column types in the event schema: CDC maps new columns exactly like the bulk load
+      'column.propagate.source.type': '.*',
       'key.converter': 'org.apache.kafka.connect.json.JsonConverter',
       'value.converter': 'org.apache.kafka.connect.json.JsonConverter',
       'key.converter.schemas.enable': 'true',

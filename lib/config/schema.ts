@@ -40,6 +40,25 @@ const sourceCommon = {
     cluster: z.string().min(1),
     topic_prefix: z.string().min(1),
   }).strict().optional(),
+  cdc: z.object({
+    /** Events per micro-batch (one Iceberg commit). */
+    batch_size: positiveInt.default(10_000),
+    /** Max seconds a micro-batch waits to fill up. */
+    trigger_interval: z.coerce.number().positive().default(5),
+    /** Fail the consumer when dead letters exceed this share of consumed events (after 100 events). */
+    max_dead_letter_ratio: z.coerce.number().min(0).max(1).default(0.01),
+    /** Consumer group; default lakeloader-cdc-<source>. */
+    group_id: z.string().min(1).optional(),
+    /** Port of /metrics, /health and /ready (0 = off). */
+    metrics_port: z.coerce.number().int().min(0).max(65535).default(9464),
+  }).strict().default({ batch_size: 10_000, trigger_interval: 5, max_dead_letter_ratio: 0.01, metrics_port: 9464 }),
+  /** Where schema changes are announced (besides the log and _schema_changes). */
+  notifications: z.object({
+    /** Generic webhooks: POST of a JSON document per change. */
+    webhooks: z.array(z.url()).default([]),
+    /** Slack-compatible incoming webhooks: POST {text}. */
+    slack_webhooks: z.array(z.url()).default([]),
+  }).strict().default({ webhooks: [], slack_webhooks: [] }),
 };
 
 export const postgresSourceSchema = z.object({

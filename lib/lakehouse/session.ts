@@ -183,6 +183,38 @@ export class Lakehouse {
     });
   }
 
+  /**
+   * Loads text rows into an in-memory DuckDB table (fast appender) for a following Iceberg statement
+   * to read. Runs outside any Iceberg transaction: one transaction may not write two databases.
+   */
+  stageTextRows(name: string, columnCount: number, rows: readonly (string | null)[][]): Promise<string> {
+    return this.exclusive(async () => {
+      const ref = `memory.main.${quoteIdent(name)}`;
+      const cols = Array.from({ length: columnCount }, (_v, i) => `c${i} VARCHAR`).join(', ');
+      await this.conn.run(`CREATE OR REPLACE TABLE ${ref} (${cols}, row_index INTEGER)`);
+      const appender = await this.conn.createAppender(name, 'main', 'memory');
+      try {
+        rows.forEach((row, index) => {
+          for (let i = 0; i < columnCount; i++) {
+            const v = row[i];
+            if (v === null || v === undefined) appender.appendNull();
+            else appender.appendVarchar(v);
+          }
+          appender.appendInteger(index);
+          appender.endRow();
+        });
+        appender.flushSync();
+      } finally {
+        appender.closeSync();
+      }
+      return ref;
+    });
+  }
+
+  dropStaged(name: string): Promise<number> {
+    return this.run(`DROP TABLE IF EXISTS memory.main.${quoteIdent(name)}`);
+  }
+
   /** INSERT INTO the table from any DuckDB query (staged files, other tables…). */
   insertFrom(namespace: string, table: string, selectSql: string): Promise<number> {
     return this.run(`INSERT INTO ${this.ref(namespace, table)} ${selectSql}`);

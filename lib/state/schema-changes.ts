@@ -4,7 +4,7 @@ import type { ColumnSpec } from '../lakehouse/types.js';
 
 export const SCHEMA_CHANGES_TABLE = '_schema_changes';
 
-export type SchemaChangeType = 'baseline' | 'column_added' | 'column_dropped' | 'type_changed' | 'nullability_changed' | 'table_created';
+export type SchemaChangeType = 'baseline' | 'column_added' | 'column_dropped' | 'type_changed' | 'type_widened' | 'nullability_changed' | 'table_created' | 'incompatible';
 
 export interface SchemaChange {
   table_name: string;
@@ -13,6 +13,8 @@ export interface SchemaChange {
   schema_before: string | null;
   schema_after: string | null;
   iceberg_snapshot_id: string | null;
+  notification_sent?: boolean;
+  notified_at?: string | null;
 }
 
 export const SCHEMA_CHANGES_COLUMNS: ColumnSpec[] = [
@@ -55,7 +57,7 @@ export class SchemaChangeStore {
     if (changes.length === 0) return;
     const now = new Date().toISOString();
     await this.lakehouse.append(this.namespace, SCHEMA_CHANGES_TABLE, SCHEMA_CHANGES_COLUMNS, changes.map((c) => [
-      c.table_name, now, c.change_type, c.column_name, c.schema_before, c.schema_after, c.iceberg_snapshot_id, false, null,
+      c.table_name, now, c.change_type, c.column_name, c.schema_before, c.schema_after, c.iceberg_snapshot_id, c.notification_sent ?? false, c.notified_at ?? null,
     ]));
   }
 }

@@ -3,7 +3,7 @@
  * expression whose text form is exact) and how DuckDB turns that text into the Iceberg value.
  * Exact where Iceberg can hold the type; otherwise the lossless text form (see docs/type-mapping.md).
  */
-import type { IcebergPrimitive } from '../../lakehouse/types.js';
+import { duckdbType, type IcebergPrimitive } from '../../lakehouse/types.js';
 import { quoteIdent } from '../../lakehouse/sql.js';
 
 export interface PgColumn {
@@ -38,15 +38,25 @@ export function hasFiniteRange(type: IcebergPrimitive): boolean {
   return type === 'date' || type === 'timestamp' || type === 'timestamptz';
 }
 
-const cast = (duckType: string) => (e: string) => `CAST(${e} AS ${duckType})`;
+/**
+ * DuckDB expression turning a value's canonical PostgreSQL text into the Iceberg value of `type`.
+ * Depends on the Iceberg type only, so the bulk load (COPY text) and CDC (Debezium values rendered
+ * as the same text) write identical values.
+ */
+export function textToIceberg(type: IcebergPrimitive): (textExpr: string) => string {
+  if (type === 'string') return (e) => e;
+  if (type === 'binary') return (e) => `from_hex(substr(${e}, 3))`; // COPY's hex form \x0a0b…
+  const duck = duckdbType(type);
+  return (e) => `CAST(${e} AS ${duck})`;
+}
 
-function numericMapping(type: string): { icebergType: IcebergPrimitive; from: (e: string) => string } | undefined {
+function numericType(type: string): IcebergPrimitive | undefined {
   const m = /^numeric\((\d+),(\d+)\)$/.exec(type.replace(/\s/g, ''));
   if (!m) return undefined; // unconstrained numeric: any scale, so no Iceberg decimal can hold it exactly
   const precision = Number(m[1]);
   const scale = Number(m[2]);
   if (precision > 38) return undefined;
-  return { icebergType: `decimal(${precision},${scale})`, from: cast(`DECIMAL(${precision},${scale})`) };
+  return `decimal(${precision},${scale})`;
 }
 
 /** `override: 'string'` (sources.yaml column_types) keeps the column as its exact PostgreSQL text. */
@@ -54,8 +64,8 @@ export function mapPgColumn(col: PgColumn, override?: 'string'): ColumnMapping {
   const ident = quoteIdent(col.name);
   const effective = col.typtype === 'd' && col.baseType ? col.baseType : col.type;
   const base = { name: col.name, nullable: !col.notNull, sourceType: col.type, pgSelect: ident, textFallback: false };
-  const exact = (icebergType: IcebergPrimitive, from: (e: string) => string, pgSelect = ident) =>
-    ({ ...base, icebergType, duckdbFromText: from, pgSelect });
+  const exact = (icebergType: IcebergPrimitive, pgSelect = ident) =>
+    ({ ...base, icebergType, duckdbFromText: textToIceberg(icebergType), pgSelect });
   const text = (pgSelect = `${ident}::text`) => ({ ...base, icebergType: 'string' as const, duckdbFromText: (e: string) => e, pgSelect, textFallback: true });
 
   if (override === 'string' || col.category === 'A' || effective.endsWith('[]')) return text();
@@ -63,49 +73,48 @@ export function mapPgColumn(col: PgColumn, override?: 'string'): ColumnMapping {
   switch (effective) {
     case 'smallint':
     case 'integer':
-      return exact('int', cast('INTEGER'));
+      return exact('int');
     case 'bigint':
     case 'oid':
     case 'xid8':
-      return exact('long', cast('BIGINT'));
+      return exact('long');
     case 'real':
-      return exact('float', cast('FLOAT'));
+      return exact('float');
     case 'double precision':
-      return exact('double', cast('DOUBLE'));
+      return exact('double');
     case 'money':
       // money's text is locale-formatted ($1,234.56); its numeric cast is exact with 2 decimals
-      return exact('decimal(38,2)', cast('DECIMAL(38,2)'), `${ident}::numeric(38,2)`);
+      return exact('decimal(38,2)', `${ident}::numeric(38,2)`);
     case 'boolean':
-      return exact('boolean', cast('BOOLEAN'));
+      return exact('boolean');
     case 'text':
     case 'name':
     case 'citext':
     case '"char"':
       return { ...text(ident), textFallback: false };
     case 'date':
-      return exact('date', cast('DATE'));
+      return exact('date');
     case 'time without time zone':
-      return exact('time', cast('TIME'));
+      return exact('time');
     case 'timestamp without time zone':
-      return exact('timestamp', cast('TIMESTAMP'));
+      return exact('timestamp');
     case 'timestamp with time zone':
-      return exact('timestamptz', cast('TIMESTAMPTZ'));
+      return exact('timestamptz');
     case 'uuid':
-      return exact('uuid', cast('UUID'));
+      return exact('uuid');
     case 'bytea':
-      // COPY's hex form \x0a0b…
-      return exact('binary', (e) => `from_hex(substr(${e}, 3))`);
+      return exact('binary');
     default:
       break;
   }
   if (/^(character varying|character|bpchar|varchar)(\(\d+\))?$/.test(effective)) return { ...text(ident), textFallback: false };
   if (/^numeric/.test(effective)) {
-    const n = numericMapping(effective);
-    return n ? exact(n.icebergType, n.from) : text();
+    const n = numericType(effective);
+    return n ? exact(n) : text();
   }
-  if (/^time(\(\d\))? without time zone$/.test(effective)) return exact('time', cast('TIME'));
-  if (/^timestamp(\(\d\))? without time zone$/.test(effective)) return exact('timestamp', cast('TIMESTAMP'));
-  if (/^timestamp(\(\d\))? with time zone$/.test(effective)) return exact('timestamptz', cast('TIMESTAMPTZ'));
+  if (/^time(\(\d\))? without time zone$/.test(effective)) return exact('time');
+  if (/^timestamp(\(\d\))? without time zone$/.test(effective)) return exact('timestamp');
+  if (/^timestamp(\(\d\))? with time zone$/.test(effective)) return exact('timestamptz');
   // timetz, interval, json/jsonb, xml, inet/cidr/macaddr, bit/varbit, tsvector/tsquery, geometric,
   // ranges, composites, pg_lsn…: Iceberg has no such type; their canonical text is lossless.
   return text();
