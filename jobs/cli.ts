@@ -4,7 +4,9 @@ import { Command, CommanderError, Option } from 'commander';
 import { reportFailure } from '../lib/cli/context.js';
 import { EXIT_OK, EXIT_USAGE } from '../lib/errors.js';
 import { registerBulkLoad } from './bulk-load.js';
+import { registerCdc } from './cdc.js';
 import { registerConfigCheck } from './config-check.js';
+import { registerConnector } from './connector.js';
 import { registerSql } from './sql.js';
 
 const program = new Command('lakeloader')
@@ -18,6 +20,8 @@ const program = new Command('lakeloader')
 registerConfigCheck(program);
 registerBulkLoad(program);
 registerSql(program);
+registerCdc(program);
+registerConnector(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -205,7 +205,7 @@ export async function runBulkLoad(config: LakeloaderConfig, options: BulkLoadOpt
 
     const connectorFile = path.join(options.outputConfigDir, `debezium_${options.source}.json`);
     await mkdir(options.outputConfigDir, { recursive: true });
-    await writeFile(connectorFile, `${JSON.stringify(debeziumConnectorConfig(options.source, source, { slotName, publicationName, tables: tables.map(qualifiedName) }), null, 2)}\n`);
+    await writeFile(connectorFile, `${JSON.stringify(debeziumConnectorConfig(options.source, source, { slotName, publicationName }), null, 2)}\n`);
     log.info('Debezium connector config written', { file: connectorFile });
 
     results.sort((a, b) => a.table.localeCompare(b.table));

@@ -8,7 +8,7 @@ import type { PostgresSourceConfig } from '../config/schema.js';
 export function debeziumConnectorConfig(
   sourceName: string,
   source: PostgresSourceConfig,
-  options: { slotName: string; publicationName: string; tables: string[] },
+  options: { slotName: string; publicationName: string },
 ): { name: string; config: Record<string, string> } {
   const c = source.connection;
   return {
@@ -27,7 +27,9 @@ export function debeziumConnectorConfig(
       'publication.name': options.publicationName,
       'publication.autocreate.mode': 'disabled',
       'topic.prefix': source.kafka?.topic_prefix ?? sourceName,
-      'table.include.list': options.tables.map((t) => t.replace(/\./g, '\\.')).join(','),
+      // the publication decides which tables stream; the schema-wide list lets a table added to the
+      // publication later reach Kafka (and become a cdc_only table) without reconfiguring Debezium
+      'table.include.list': source.schemas.map((s) => `${s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\..*`).join(','),
       // the bulk load already holds the snapshot: stream from the slot's position only
       'snapshot.mode': 'no_data',
       'decimal.handling.mode': 'precise',

@@ -158,11 +158,9 @@ export class Lakehouse {
 
   /** Columns of an Iceberg table as DuckDB sees them, in order. */
   async columns(namespace: string, table: string): Promise<{ name: string; type: string; nullable: boolean }[]> {
-    const rows = await this.query(
-      `SELECT column_name AS name, data_type AS type, is_nullable AS nullable FROM duckdb_columns() WHERE database_name = ${quoteString(this.alias)} ` +
-        `AND schema_name = ${quoteString(namespace)} AND table_name = ${quoteString(table)} ORDER BY column_index`,
-    );
-    return rows.map((r) => ({ name: String(r.name), type: String(r.type), nullable: Boolean(r.nullable) }));
+    // DESCRIBE loads the table's current metadata; duckdb_columns() may not list a table created moments ago
+    const rows = await this.query(`DESCRIBE ${this.ref(namespace, table)}`);
+    return rows.map((r) => ({ name: String(r.column_name), type: String(r.column_type), nullable: r.null !== 'NO' }));
   }
 
   /** Schema evolution of our own state tables: columns added in later versions appear in existing tables. */

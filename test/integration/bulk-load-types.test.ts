@@ -177,7 +177,7 @@ describe('bulk load: every PostgreSQL type, compared with pyiceberg row by row',
     assert.equal(connector.config['slot.name'], `lakeloader_${source}`);
     assert.equal(connector.config['snapshot.mode'], 'no_data');
     assert.equal(connector.config['publication.name'], `lakeloader_${source}`);
-    assert.match(connector.config['table.include.list']!, new RegExp(`${schema}\\\\.all_types`));
+    assert.equal(connector.config['table.include.list'], `${schema}\\..*`);
     const pub = await db.query('SELECT tablename FROM pg_publication_tables WHERE pubname = $1 ORDER BY 1', [`lakeloader_${source}`]);
     assert.deepEqual(pub.rows.map((r) => r.tablename), ['all_types', 'empty_table', 'no_key']);
   });

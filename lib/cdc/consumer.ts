@@ -1,0 +1,416 @@
+/**
+ * The CDC consumer of one source: Debezium topics → micro-batches → one atomic Iceberg commit per
+ * batch (data + `_cdc_status` positions and Kafka offsets + `_dead_letters`) → Kafka offset commit.
+ * Offsets in Iceberg are the truth: on start the consumer seeks there, and ignores anything older, so a
+ * crash between the Iceberg and the Kafka commit neither loses nor repeats a change.
+ */
+import type { Consumer, EachBatchPayload, KafkaMessage } from 'kafkajs';
+import pRetry from 'p-retry';
+import type { LakeloaderConfig } from '../config/load.js';
+import { getSource, sourceNamespace } from '../config/load.js';
+import type { PostgresSourceConfig } from '../config/schema.js';
+import { ConfigError, JobError, errorMessage } from '../errors.js';
+import { kafkaClient } from '../kafka/client.js';
+import { RestCatalogClient } from '../lakehouse/rest-catalog.js';
+import { Lakehouse } from '../lakehouse/session.js';
+import { logger } from '../log/logger.js';
+import { parseLsn, formatLsn } from '../source/postgres/lsn.js';
+import { CdcStatusStore, type CdcStatusRow } from '../state/cdc-status.js';
+import { DEAD_LETTER_COLUMNS, DEAD_LETTERS_TABLE, type DeadLetter } from '../state/dead-letters.js';
+import { SchemaChangeStore } from '../state/schema-changes.js';
+import { applyMicroBatch, CHANGELOG_COLUMNS, type PendingChange, type TableTarget } from './applier.js';
+import { DecodeError, decodeChangeEvent } from './debezium.js';
+import { CdcMetrics } from './metrics.js';
+import { SchemaEvolver } from './schema-evolver.js';
+import { formatOffsets, tableOfTopic, tableStateFromStatus, type TableState } from './table-state.js';
+
+export interface CdcOptions {
+  source: string;
+  batchSize?: number;
+  /** Seconds a micro-batch may wait to fill up. */
+  triggerInterval?: number;
+  /** Exit 0 once caught up and idle this many seconds. */
+  exitWhenIdle?: number;
+  fromBeginning: boolean;
+  metricsPort?: number;
+  signal?: AbortSignal;
+}
+
+export interface CdcSummary {
+  batches: number;
+  consumed: number;
+  applied: number;
+  skipped: number;
+  deadLetters: number;
+}
+
+interface Buffered { topic: string; partition: number; message: KafkaMessage }
+
+const USABLE = new Set(['completed', 'cdc_only']);
+
+export class CdcConsumer {
+  private readonly log;
+  private readonly source: PostgresSourceConfig;
+  private readonly namespace: string;
+  private readonly prefix: string;
+  private readonly metrics = new CdcMetrics();
+  private readonly tables = new Map<string, TableState>();
+  private buffer: Buffered[] = [];
+  private flushing: Promise<void> = Promise.resolve();
+  private lastMessageAt = Date.now();
+  private stopping = false;
+  private failure: Error | undefined;
+  readonly summary: CdcSummary = { batches: 0, consumed: 0, applied: 0, skipped: 0, deadLetters: 0 };
+  private lakehouse!: Lakehouse;
+  private status!: CdcStatusStore;
+  private evolver!: SchemaEvolver;
+  private consumer?: Consumer;
+
+  constructor(private readonly config: LakeloaderConfig, private readonly options: CdcOptions) {
+    const source = getSource(config, options.source);
+    if (source.type !== 'postgres') throw new ConfigError([`sources.yaml:sources.${options.source}.type: CDC of '${source.type}' sources is not available yet`]);
+    if (!source.kafka) throw new ConfigError([`sources.yaml:sources.${options.source}.kafka: required for CDC (cluster and topic_prefix)`]);
+    this.source = source;
+    this.namespace = sourceNamespace(options.source, source);
+    this.prefix = source.kafka.topic_prefix;
+    this.log = logger.child({ job: 'cdc', source: options.source });
+  }
+
+  private get batchSize(): number {
+    return this.options.batchSize ?? this.source.cdc.batch_size;
+  }
+
+  async run(): Promise<CdcSummary> {
+    const cluster = this.config.kafkaClusters[this.source.kafka!.cluster]!;
+    this.lakehouse = await Lakehouse.open(this.config.lakehouse);
+    await this.lakehouse.ensureNamespace(this.namespace);
+    this.status = new CdcStatusStore(this.lakehouse, this.namespace);
+    await this.status.ensure();
+    const schemaChanges = new SchemaChangeStore(this.lakehouse, this.namespace);
+    await schemaChanges.ensure();
+    await this.lakehouse.createTable(this.namespace, DEAD_LETTERS_TABLE, DEAD_LETTER_COLUMNS, { ifNotExists: true });
+    const rest = new RestCatalogClient(this.config.lakehouse);
+    this.evolver = new SchemaEvolver({
+      lakehouse: this.lakehouse, rest, schemaChanges, namespace: this.namespace, sourceName: this.options.source,
+      source: this.source, metrics: this.metrics, status: this.status,
+    });
+    await this.loadTables(rest);
+    await this.metrics.listen(this.options.metricsPort ?? this.source.cdc.metrics_port);
+
+    const kafka = kafkaClient(cluster);
+    const admin = kafka.admin();
+    await admin.connect();
+    const groupId = this.source.cdc.group_id ?? `lakeloader-cdc-${this.options.source}`;
+    const pattern = new RegExp(`^${this.prefix.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\.(${this.source.schemas.map((s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|')})\\.[^.]+$`);
+    const timer = setInterval(() => void this.flushIfDue(), 250);
+    const onAbort = () => void this.stop('signal');
+    this.options.signal?.addEventListener('abort', onAbort);
+    try {
+      while (!this.stopping) {
+        const topics = (await admin.listTopics()).filter((t) => pattern.test(t));
+        if (topics.length > 0) await this.consume(kafka, groupId, topics, pattern);
+        else if (this.idleDone()) break;
+        else await sleep(1000);
+      }
+      await this.flushNow();
+      if (this.failure) throw this.failure;
+      return this.summary;
+    } finally {
+      clearInterval(timer);
+      this.options.signal?.removeEventListener('abort', onAbort);
+      await this.consumer?.disconnect().catch(() => undefined);
+      await admin.disconnect().catch(() => undefined);
+      await this.metrics.close();
+    }
+  }
+
+  private async loadTables(rest: RestCatalogClient): Promise<void> {
+    const statuses = await this.status.readAll();
+    for (const status of statuses.values()) {
+      if (!status.iceberg_table) continue;
+      const state = tableStateFromStatus(status, []);
+      if (await this.lakehouse.tableExists(this.namespace, state.icebergTable)) {
+        state.columns = tableStateFromStatus(status, await rest.tableSchema(this.namespace, state.icebergTable)).columns;
+      } else if (state.mode === 'changelog') {
+        const base = await rest.tableSchema(this.namespace, status.iceberg_table.split('.').pop()!);
+        state.columns = tableStateFromStatus(status, base).columns;
+        await this.lakehouse.createTable(this.namespace, state.icebergTable, [...state.columns, ...CHANGELOG_COLUMNS]);
+        state.columns = [...state.columns, ...CHANGELOG_COLUMNS];
+      }
+      this.tables.set(status.table_name, state);
+      if (state.status.last_applied_lsn) this.metrics.lastAppliedLsn.set({ table: status.table_name }, Number(parseLsn(state.status.last_applied_lsn)));
+    }
+    this.log.info(`CDC for ${this.tables.size} tables of ${this.namespace}`, {
+      tables: Object.fromEntries([...this.tables].map(([n, t]) => [n, `${t.status.load_status}/${t.mode}`])),
+    });
+  }
+
+  /** One consumer session on a fixed topic list; resolves when stopping or when new topics appear. */
+  private async consume(kafka: ReturnType<typeof kafkaClient>, groupId: string, topics: string[], pattern: RegExp): Promise<void> {
+    const consumer = kafka.consumer({ groupId, sessionTimeout: 60_000, heartbeatInterval: 3000, maxBytesPerPartition: 8 * 1024 * 1024 });
+    this.consumer = consumer;
+    await consumer.connect();
+    await consumer.subscribe({ topics, fromBeginning: this.options.fromBeginning });
+    consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
+      // Iceberg holds the committed position: start there whatever Kafka's group offsets say
+      for (const [topic, partitions] of Object.entries(payload.memberAssignment)) {
+        const table = this.tables.get(tableOfTopic(topic, this.prefix) ?? '');
+        for (const partition of partitions) {
+          const offset = table?.topic === topic ? table.offsets.get(partition) : undefined;
+          if (offset !== undefined) consumer.seek({ topic, partition, offset: offset.toString() });
+        }
+      }
+      this.metrics.ready = true;
+    });
+    await consumer.run({ autoCommit: false, eachBatchAutoResolve: false, eachBatch: (payload) => this.onBatch(payload) });
+    const admin = kafka.admin();
+    await admin.connect();
+    let topicsCheckedAt = Date.now();
+    try {
+      while (!this.stopping) {
+        await sleep(500);
+        if (this.failure) await this.stop('failure');
+        else if (this.idleDone() && (await this.caughtUp(admin, topics))) await this.stop('idle');
+        else if (Date.now() - topicsCheckedAt > 15_000) {
+          topicsCheckedAt = Date.now();
+          // kafkajs fixes a subscription at start: new tables' topics need a new session
+          if ((await admin.listTopics()).some((t) => pattern.test(t) && !topics.includes(t))) {
+            this.log.info('new Debezium topics appeared: resubscribing');
+            break;
+          }
+        }
+      }
+    } finally {
+      await admin.disconnect().catch(() => undefined);
+      await consumer.stop().catch(() => undefined);
+      await this.flushNow();
+      await consumer.disconnect().catch(() => undefined);
+      this.consumer = undefined;
+    }
+  }
+
+  private async onBatch({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {
+    const table = this.tables.get(tableOfTopic(batch.topic, this.prefix) ?? '');
+    const floor = table?.topic === batch.topic ? table.offsets.get(batch.partition) : undefined;
+    for (const message of batch.messages) {
+      if (!isRunning() || isStale() || this.stopping) break;
+      this.lastMessageAt = Date.now();
+      if (floor === undefined || BigInt(message.offset) >= floor) {
+        this.buffer.push({ topic: batch.topic, partition: batch.partition, message });
+      }
+      resolveOffset(message.offset);
+      if (this.buffer.length >= this.batchSize) {
+        await this.flushNow();
+        await heartbeat();
+      }
+    }
+  }
+
+  private flushIfDue(): void {
+    const interval = (this.options.triggerInterval ?? this.source.cdc.trigger_interval) * 1000;
+    if (this.buffer.length > 0 && Date.now() - this.lastMessageAt >= Math.min(interval, 500)) void this.flushNow();
+    else if (this.buffer.length > 0 && this.bufferAge() >= interval) void this.flushNow();
+  }
+
+  private firstBufferedAt = 0;
+  private bufferAge(): number {
+    if (this.buffer.length === 0) this.firstBufferedAt = 0;
+    else if (this.firstBufferedAt === 0) this.firstBufferedAt = Date.now();
+    return this.firstBufferedAt ? Date.now() - this.firstBufferedAt : 0;
+  }
+
+  /** Serialised: one micro-batch at a time, in arrival order. */
+  flushNow(): Promise<void> {
+    this.flushing = this.flushing.then(async () => {
+      if (this.buffer.length === 0 || this.failure) return;
+      const events = this.buffer;
+      this.buffer = [];
+      this.firstBufferedAt = 0;
+      try {
+        await this.applyEvents(events);
+      } catch (err) {
+        this.failure = err instanceof Error ? err : new Error(String(err));
+        this.log.error(`micro-batch failed: ${errorMessage(err)}`);
+        this.metrics.ready = false;
+      }
+    });
+    return this.flushing;
+  }
+
+  private idleDone(): boolean {
+    const idle = this.options.exitWhenIdle;
+    return idle !== undefined && this.buffer.length === 0 && Date.now() - this.lastMessageAt >= idle * 1000;
+  }
+
+  private async caughtUp(admin: ReturnType<ReturnType<typeof kafkaClient>['admin']>, topics: string[]): Promise<boolean> {
+    await this.flushing;
+    for (const topic of topics) {
+      const table = this.tables.get(tableOfTopic(topic, this.prefix) ?? '');
+      if (table && table.status.load_status === 'blocked_schema') continue;
+      for (const p of await admin.fetchTopicOffsets(topic)) {
+        const high = BigInt(p.high);
+        const at = table?.topic === topic ? table.offsets.get(p.partition) ?? 0n : 0n;
+        this.metrics.lag.set({ topic, partition: String(p.partition) }, Number(high - at));
+        if (high > at && high > BigInt(p.low)) return false;
+      }
+    }
+    return true;
+  }
+
+  async stop(reason: string): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    this.log.info(`stopping (${reason}): finishing the current micro-batch`);
+    await this.flushNow();
+  }
+
+  /** Decode, filter, evolve schemas, apply and commit one micro-batch. */
+  private async applyEvents(events: Buffered[]): Promise<void> {
+    const started = process.hrtime.bigint();
+    const byTable = new Map<string, PendingChange[]>();
+    const deadLetters: DeadLetter[] = [];
+    const touched = new Map<string, { topic: string; offsets: Map<number, bigint>; lsn: bigint | null; tsMs: number; skipped: number }>();
+    const blockedTopics = new Set<string>();
+    let skipped = 0;
+
+    for (const { topic, partition, message } of events) {
+      const tableName = tableOfTopic(topic, this.prefix);
+      const mark = (lsn: bigint | null, tsMs: number) => {
+        const t = touched.get(tableName ?? topic) ?? { topic, offsets: new Map(), lsn: null, tsMs: 0, skipped: 0 };
+        t.offsets.set(partition, BigInt(message.offset) + 1n);
+        if (lsn !== null && (t.lsn === null || lsn > t.lsn)) t.lsn = lsn;
+        t.tsMs = Math.max(t.tsMs, tsMs);
+        touched.set(tableName ?? topic, t);
+        return t;
+      };
+      const state = tableName ? this.tables.get(tableName) : undefined;
+      if (state && (state.status.load_status === 'blocked_schema' || !USABLE.has(state.status.load_status))) {
+        blockedTopics.add(topic);
+        continue;
+      }
+      let decoded;
+      try {
+        decoded = decodeChangeEvent(message.key, message.value, { topic, partition, offset: message.offset });
+      } catch (err) {
+        const reason = err instanceof DecodeError ? err.message : `cannot decode: ${errorMessage(err)}`;
+        deadLetters.push({ table_name: tableName, topic, partition, offset: message.offset, key: message.key, value: message.value, error: reason });
+        this.metrics.deadLettered.inc({ table: tableName ?? topic });
+        mark(null, 0);
+        continue;
+      }
+      this.summary.consumed++;
+      if (decoded.kind === 'tombstone') {
+        this.metrics.skipped.inc({ table: tableName ?? topic, reason: 'tombstone' });
+        mark(null, 0);
+        continue;
+      }
+      const name = `${decoded.schema}.${decoded.table}`;
+      this.metrics.consumed.inc({ table: name, op: decoded.op });
+      const target = this.tables.get(name) ?? (await this.evolver.createCdcOnlyTable(name, decoded, this.tables));
+      if (!target) {
+        deadLetters.push({ table_name: name, topic, partition, offset: message.offset, key: message.key, value: message.value, error: `table ${name} is not in ${this.namespace} and the event carries no schema to create it from (enable schemas in the JSON converter)` });
+        this.metrics.deadLettered.inc({ table: name });
+        mark(null, 0);
+        continue;
+      }
+      if (target.status.load_status === 'blocked_schema') {
+        blockedTopics.add(topic);
+        continue;
+      }
+      const t = mark(decoded.lsn, decoded.tsMs);
+      if (target.alreadyLoaded({ lsn: decoded.lsn, txId: decoded.txId })) {
+        this.metrics.skipped.inc({ table: name, reason: 'in_bulk_load' });
+        t.skipped++;
+        skipped++;
+        continue;
+      }
+      const evolved = await this.evolver.evolve(target, decoded);
+      if (!evolved) {
+        blockedTopics.add(topic);
+        continue;
+      }
+      const list = byTable.get(name) ?? [];
+      list.push({
+        op: decoded.op, before: decoded.before, after: decoded.after, key: decoded.key, lsn: decoded.lsn, tsMs: decoded.tsMs,
+        origin: { topic, partition, offset: message.offset, key: message.key, value: message.value },
+      });
+      byTable.set(name, list);
+    }
+    for (const topic of blockedTopics) {
+      // a blocked table keeps its events: nothing of it applies and its offsets stay where they were
+      const name = tableOfTopic(topic, this.prefix) ?? topic;
+      touched.delete(name);
+      byTable.delete(name);
+    }
+
+    const targets: TableTarget[] = [...byTable].map(([name, changes]) => {
+      const s = this.tables.get(name)!;
+      return { sourceTable: name, icebergTable: s.icebergTable, mode: s.mode, keyColumns: s.keyColumns, columns: s.columns, changes };
+    });
+    const now = new Date().toISOString();
+    const nextStatus = (applied: Map<string, number>): CdcStatusRow[] => [...touched].flatMap(([name, t]) => {
+      const s = this.tables.get(name);
+      if (!s) return [];
+      const offsets = new Map(s.offsets);
+      for (const [p, o] of t.offsets) offsets.set(p, o);
+      const lastLsn = t.lsn !== null && (!s.status.last_applied_lsn || t.lsn > parseLsn(s.status.last_applied_lsn)) ? formatLsn(t.lsn) : s.status.last_applied_lsn;
+      return [{
+        ...s.status,
+        last_applied_lsn: lastLsn,
+        last_event_at: t.tsMs > 0 ? new Date(t.tsMs).toISOString() : s.status.last_event_at,
+        events_applied: Number(s.status.events_applied ?? 0) + (applied.get(name) ?? 0),
+        kafka_offsets: formatOffsets(t.topic, offsets),
+        updated_at: now,
+      }];
+    });
+
+    let rows: CdcStatusRow[] = [];
+    const result = await pRetry(() => applyMicroBatch(this.lakehouse, this.namespace, this.status, targets, (applied) => (rows = nextStatus(applied)), deadLetters), {
+      retries: 8, factor: 2, minTimeout: 500, maxTimeout: 30_000, randomize: true,
+      onFailedAttempt: (err) => {
+        this.metrics.commitRetries.inc();
+        this.log.warn(`micro-batch commit failed (attempt ${err.attemptNumber}), retrying: ${err.message}`);
+      },
+    });
+
+    // committed in Iceberg: now the in-memory state, then Kafka
+    for (const row of rows) {
+      const s = this.tables.get(row.table_name)!;
+      s.status = row;
+      const t = touched.get(row.table_name)!;
+      s.topic = t.topic;
+      for (const [p, o] of t.offsets) s.offsets.set(p, o);
+      if (row.last_applied_lsn) this.metrics.lastAppliedLsn.set({ table: row.table_name }, Number(parseLsn(row.last_applied_lsn)));
+    }
+    const commits = [...touched.values()].flatMap((t) => [...t.offsets].map(([partition, offset]) => ({ topic: t.topic, partition, offset: offset.toString() })));
+    if (commits.length > 0) await this.consumer?.commitOffsets(commits).catch((err) => this.log.warn(`Kafka offset commit failed (Iceberg holds the position): ${errorMessage(err)}`));
+
+    let applied = 0;
+    for (const [name, n] of result.applied) {
+      applied += n;
+      for (const ch of byTable.get(name) ?? []) this.metrics.applied.inc({ table: name, op: ch.op });
+    }
+    this.summary.batches++;
+    this.summary.applied += applied;
+    this.summary.skipped += skipped;
+    this.summary.deadLetters += result.deadLetters.length;
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    this.metrics.batchSeconds.observe(seconds);
+    this.metrics.batchEvents.observe(events.length);
+    this.log.info('micro-batch committed', { events: events.length, applied, skipped, dead_letters: result.deadLetters.length, tables: targets.length, seconds: Number(seconds.toFixed(3)) });
+
+    const ratio = this.source.cdc.max_dead_letter_ratio;
+    const total = this.summary.consumed + this.summary.deadLetters;
+    if (total >= 100 && this.summary.deadLetters / total > ratio) {
+      throw new JobError(`dead letters are ${(100 * this.summary.deadLetters / total).toFixed(1)}% of consumed events, above max_dead_letter_ratio ${ratio} (sources.yaml:sources.${this.options.source}.cdc.max_dead_letter_ratio); inspect ${this.namespace}._dead_letters`);
+    }
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+export async function runCdc(config: LakeloaderConfig, options: CdcOptions): Promise<CdcSummary> {
+  return new CdcConsumer(config, options).run();
+}
