@@ -7,7 +7,7 @@
 import { JobError } from '../errors.js';
 import type { Lakehouse, LakehouseTx } from '../lakehouse/session.js';
 import { appendStatements } from '../lakehouse/session.js';
-import { quoteIdent } from '../lakehouse/sql.js';
+import { quoteIdent, quoteString } from '../lakehouse/sql.js';
 import type { IcebergPrimitive } from '../lakehouse/types.js';
 import { hasFiniteRange, textToIceberg } from '../source/postgres/type-mapping.js';
 import type { CdcStatusRow, CdcStatusStore } from '../state/cdc-status.js';
@@ -26,6 +26,8 @@ export interface PendingChange extends TableChange {
   lsn: bigint;
   tsMs: number;
   origin: EventOrigin;
+  /** Columns Debezium did not send (unchanged TOASTed values): they keep their current value. */
+  unavailable?: string[];
 }
 
 export interface TableTarget {
@@ -105,16 +107,33 @@ async function prepareKeyed(lakehouse: Lakehouse, namespace: string, t: TableTar
     if (!type) throw new JobError(`key column ${k} of ${t.sourceTable} is not in Iceberg table ${t.icebergTable}`);
     return textToIceberg(type)(quoteIdent(`c${i}`));
   }).join(', ');
-  const conv = t.columns.map((c, i) => textToIceberg(c.type)(quoteIdent(`c${i}`))).join(', ');
+  const staged = [rowsName, keysName];
+  const conv = t.columns.map((c, i) => textToIceberg(c.type)(quoteIdent(`c${i}`)));
+  let insertSelect = `SELECT ${conv.join(', ')} FROM ${rowsRef}`;
+  const partial = batch.upserts.some((ch) => ch.unavailable && ch.unavailable.length > 0);
+  if (partial && upserts > 0) {
+    // unchanged TOASTed values were not sent: take them from the current rows, read before the
+    // transaction deletes them (a transaction cannot also write the in-memory copy)
+    const oldName = `cdc_old_${++stageCounter}`;
+    const unavailName = `cdc_unavail_${++stageCounter}`;
+    const unavailRef = await lakehouse.stageTextRows(unavailName, 1, batch.upserts.map((ch) => [(ch.unavailable ?? []).join(',') || null]));
+    const rowKey = (k: string) => textToIceberg(typeOf.get(k)!)(`r.${quoteIdent(`c${names.indexOf(k)}`)}`);
+    await lakehouse.run(`CREATE OR REPLACE TABLE memory.main.${quoteIdent(oldName)} AS SELECT * FROM ${target} WHERE (${keyList}) IN ` +
+      `(SELECT ${t.keyColumns.map(rowKey).join(', ')} FROM ${rowsRef} r JOIN ${unavailRef} u USING (row_index) WHERE u.c0 IS NOT NULL)`);
+    staged.push(oldName, unavailName);
+    const keyJoin = t.keyColumns.map((k) => `o.${quoteIdent(k)} = ${rowKey(k)}`).join(' AND ');
+    const cols = t.columns.map((c, i) => `CASE WHEN list_contains(string_split(u.c0, ','), ${quoteString(c.name)}) THEN o.${quoteIdent(c.name)} ELSE ${textToIceberg(c.type)(`r.${quoteIdent(`c${i}`)}`)} END`);
+    insertSelect = `SELECT ${cols.join(', ')} FROM ${rowsRef} r JOIN ${unavailRef} u USING (row_index) LEFT JOIN memory.main.${quoteIdent(oldName)} o ON ${keyJoin}`;
+  }
   return {
     target: t,
-    staged: [rowsName, keysName],
+    staged,
     statements: async (tx) => {
       if (batch.truncate) await tx.run(`DELETE FROM ${target}`);
       else if (keys.length > 0) {
         await tx.run(`DELETE FROM ${target} WHERE (${keyList}) IN (SELECT ${keyConv} FROM ${keysRef})`);
       }
-      if (upserts > 0) await tx.run(`INSERT INTO ${target} (${names.map(quoteIdent).join(', ')}) SELECT ${conv} FROM ${rowsRef}`);
+      if (upserts > 0) await tx.run(`INSERT INTO ${target} (${names.map(quoteIdent).join(', ')}) ${insertSelect}`);
       return t.changes.length;
     },
   };

@@ -332,6 +332,7 @@ export class CdcConsumer {
       const list = byTable.get(name) ?? [];
       list.push({
         op: decoded.op, before: decoded.before, after: decoded.after, key: decoded.key, lsn: decoded.lsn, tsMs: decoded.tsMs,
+        ...(decoded.unavailableColumns.length > 0 ? { unavailable: decoded.unavailableColumns } : {}),
         origin: { topic, partition, offset: message.offset, key: message.key, value: message.value },
       });
       byTable.set(name, list);
