@@ -32,11 +32,15 @@ export function debeziumConnectorConfig(
       'table.include.list': source.schemas.map((s) => `${s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\..*`).join(','),
       // the bulk load already holds the snapshot: stream from the slot's position only
       'snapshot.mode': 'no_data',
-      'decimal.handling.mode': 'precise',
+      // string keeps every numeric exactly (trailing zeros, NaN, ±Infinity); precise loses some
+      'decimal.handling.mode': 'string',
+      'include.unknown.datatypes': 'true',
       'time.precision.mode': 'adaptive_time_microseconds',
       'interval.handling.mode': 'string',
       'hstore.handling.mode': 'json',
-      'binary.handling.mode': 'base64',
+      'binary.handling.mode': 'bytes',
+      // Debezium skips TRUNCATE by default; CDC must empty the table too
+      'skipped.operations': 'none',
       'tombstones.on.delete': 'true',
       // source column types in the event schema: CDC maps new columns exactly like the bulk load
       'column.propagate.source.type': '.*',

@@ -4,6 +4,8 @@
  * Offsets in Iceberg are the truth: on start the consumer seeks there, and ignores anything older, so a
  * crash between the Iceberg and the Kafka commit neither loses nor repeats a change.
  */
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
 import type { Consumer, EachBatchPayload, KafkaMessage } from 'kafkajs';
 import pRetry from 'p-retry';
 import type { LakeloaderConfig } from '../config/load.js';
@@ -19,7 +21,8 @@ import { CdcStatusStore, type CdcStatusRow } from '../state/cdc-status.js';
 import { DEAD_LETTER_COLUMNS, DEAD_LETTERS_TABLE, type DeadLetter } from '../state/dead-letters.js';
 import { SchemaChangeStore } from '../state/schema-changes.js';
 import { applyMicroBatch, CHANGELOG_COLUMNS, type PendingChange, type TableTarget } from './applier.js';
-import { DecodeError, decodeChangeEvent } from './debezium.js';
+import { debeziumConnectorConfig } from '../bulk/debezium-config.js';
+import { DecodeError, decodeChangeEvent, debeziumEncoding, type DebeziumEncoding } from './debezium.js';
 import { CdcMetrics } from './metrics.js';
 import { SchemaEvolver } from './schema-evolver.js';
 import { formatOffsets, tableOfTopic, tableStateFromStatus, type TableState } from './table-state.js';
@@ -65,6 +68,8 @@ export class CdcConsumer {
   private status!: CdcStatusStore;
   private evolver!: SchemaEvolver;
   private consumer?: Consumer;
+  /** How the connector we generate encodes values (decimal/binary/interval modes). */
+  private readonly encoding: DebeziumEncoding;
 
   constructor(private readonly config: LakeloaderConfig, private readonly options: CdcOptions) {
     const source = getSource(config, options.source);
@@ -74,6 +79,7 @@ export class CdcConsumer {
     this.namespace = sourceNamespace(options.source, source);
     this.prefix = source.kafka.topic_prefix;
     this.log = logger.child({ job: 'cdc', source: options.source });
+    this.encoding = debeziumEncoding(connectorSettings(config, options.source, source));
   }
 
   private get batchSize(): number {
@@ -290,7 +296,7 @@ export class CdcConsumer {
       }
       let decoded;
       try {
-        decoded = decodeChangeEvent(message.key, message.value, { topic, partition, offset: message.offset });
+        decoded = decodeChangeEvent(message.key, message.value, { topic, partition, offset: message.offset }, { encoding: this.encoding });
       } catch (err) {
         const reason = err instanceof DecodeError ? err.message : `cannot decode: ${errorMessage(err)}`;
         deadLetters.push({ table_name: tableName, topic, partition, offset: message.offset, key: message.key, value: message.value, error: reason });
@@ -406,6 +412,13 @@ export class CdcConsumer {
       throw new JobError(`dead letters are ${(100 * this.summary.deadLetters / total).toFixed(1)}% of consumed events, above max_dead_letter_ratio ${ratio} (sources.yaml:sources.${this.options.source}.cdc.max_dead_letter_ratio); inspect ${this.namespace}._dead_letters`);
     }
   }
+}
+
+/** The connector's settings as deployed from config/debezium_<source>.json (or as bulk-load would generate them). */
+function connectorSettings(config: LakeloaderConfig, name: string, source: PostgresSourceConfig): Record<string, string> {
+  const file = path.join(config.dir, `debezium_${name}.json`);
+  if (existsSync(file)) return (JSON.parse(readFileSync(file, 'utf8')) as { config: Record<string, string> }).config;
+  return debeziumConnectorConfig(name, source, { slotName: '', publicationName: '' }).config;
 }
 
 function sleep(ms: number): Promise<void> {

@@ -89,7 +89,7 @@ connect_start() {
   connect_write_config
   local heap; read -ra heap <<<"$LL_CONNECT_HEAP"
   start_daemon connect "$CONNECT_PID" "$CONNECT_LOG" \
-    java "${heap[@]}" -XX:+UseG1GC -XX:+ExitOnOutOfMemoryError -Djava.awt.headless=true \
+    java "${heap[@]}" -XX:+UseG1GC -XX:+ExitOnOutOfMemoryError -Djava.awt.headless=true -Duser.timezone=UTC \
       -Dlog4j2.configurationFile="$CONNECT_RUN/log4j2.properties" \
       -cp "$CONNECT_LIB/*" org.apache.kafka.connect.cli.ConnectDistributed "$CONNECT_RUN/worker.properties"
   wait_for_port connect "$LL_CONNECT_PORT" 120 "$CONNECT_LOG"

@@ -130,7 +130,7 @@ describe('bulk load: every PostgreSQL type, compared with pyiceberg row by row',
     for (const s of EXACT_TEXT_SETTINGS) await db.query(s);
     const columns = Object.keys(EXPECTED_TYPES);
     // text output as COPY writes it: char(n) keeps its padding (a ::text cast would strip it)
-    const select = columns.map((c) => (c === 'c_money' ? `${c}::numeric(38,2)::text` : c === 'c_char' ? c : `${c}::text`)).join(', ');
+    const select = columns.map((c) => (c === 'c_money' ? `${c}::numeric(38,2)::text` : c === 'c_char' ? c : c === 'c_timetz' ? `(${c} AT TIME ZONE 'UTC')::text` : `${c}::text`)).join(', ');
     const { rows: source } = await db.query({ text: `SELECT ${select} FROM ${schema}.all_types ORDER BY id`, rowMode: 'array' });
     assert.equal(read.rows.length, source.length);
     source.forEach((pgRow: (string | null)[], r) => {

@@ -115,7 +115,9 @@ export function mapPgColumn(col: PgColumn, override?: 'string'): ColumnMapping {
   if (/^time(\(\d\))? without time zone$/.test(effective)) return exact('time');
   if (/^timestamp(\(\d\))? without time zone$/.test(effective)) return exact('timestamp');
   if (/^timestamp(\(\d\))? with time zone$/.test(effective)) return exact('timestamptz');
-  // timetz, interval, json/jsonb, xml, inet/cidr/macaddr, bit/varbit, tsvector/tsquery, geometric,
+  // Debezium sends timetz converted to UTC: read it the same way so bulk and CDC agree
+  if (/^time(\(\d\))? with time zone$/.test(effective)) return text(`(${ident} AT TIME ZONE 'UTC')::text`);
+  // interval, json/jsonb, xml, inet/cidr/macaddr, bit/varbit, tsvector/tsquery, geometric,
   // ranges, composites, pg_lsn…: Iceberg has no such type; their canonical text is lossless.
   return text();
 }
