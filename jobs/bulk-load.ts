@@ -3,22 +3,17 @@ import path from 'node:path';
 import { Command, Option } from 'commander';
 import { runBulkLoad } from '../lib/bulk/bulk-load.js';
 import { commandContext } from '../lib/cli/context.js';
+import { positiveInteger, repeatable } from '../lib/cli/options.js';
 import { EXIT_JOB_FAILED } from '../lib/errors.js';
-
-const positive = (name: string) => (value: string) => {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`${name} must be a positive integer, got '${value}'`);
-  return n;
-};
 
 export function registerBulkLoad(program: Command): void {
   program
     .command('bulk-load')
     .description('load every selected table of a source into Iceberg from one consistent snapshot (resumable)')
     .requiredOption('-s, --source <name>', 'source from sources.yaml')
-    .option('--table-filter <pattern>', 'only tables matching this SQL LIKE pattern (repeatable)', (v: string, acc: string[]) => [...acc, v], [])
-    .addOption(new Option('--parallel-workers <n>', 'tables loaded at once (default: sources.yaml parallel_workers)').argParser(positive('--parallel-workers')))
-    .addOption(new Option('--parallel-tables <n>', 'chunks read in parallel per table (default: sources.yaml parallel_tables)').argParser(positive('--parallel-tables')))
+    .option('--table-filter <pattern>', 'only tables matching this SQL LIKE pattern (repeatable)', repeatable, [])
+    .addOption(new Option('--parallel-workers <n>', 'tables loaded at once (default: sources.yaml parallel_workers)').argParser(positiveInteger('--parallel-workers')))
+    .addOption(new Option('--parallel-tables <n>', 'chunks read in parallel per table (default: sources.yaml parallel_tables)').argParser(positiveInteger('--parallel-tables')))
     .option('--no-resume', 'reload every table, including those already completed')
     .option('--dry-run', 'print the plan (tables, estimated rows, chunks) and exit')
     .option('--staging-dir <dir>', 'where chunks are staged before the Iceberg commit', process.env.LAKELOADER_STAGING_DIR ?? path.join('checkpoints', 'staging'))

@@ -2,22 +2,17 @@
 import { Command, Option } from 'commander';
 import { runCdc } from '../lib/cdc/consumer.js';
 import { commandContext } from '../lib/cli/context.js';
+import { positiveInteger, positiveNumber } from '../lib/cli/options.js';
 import { logger } from '../lib/log/logger.js';
-
-const positive = (name: string) => (value: string) => {
-  const n = Number(value);
-  if (!Number.isFinite(n) || n <= 0) throw new Error(`${name} must be a positive number, got '${value}'`);
-  return n;
-};
 
 export function registerCdc(program: Command): void {
   program
     .command('cdc')
     .description('consume the source\'s Debezium topics and apply every change to Iceberg, exactly once')
     .requiredOption('-s, --source <name>', 'source from sources.yaml')
-    .addOption(new Option('--batch-size <n>', 'events per micro-batch (default: sources.yaml cdc.batch_size)').argParser(positive('--batch-size')))
-    .addOption(new Option('--trigger-interval <seconds>', 'max seconds a micro-batch waits (default: cdc.trigger_interval)').argParser(positive('--trigger-interval')))
-    .addOption(new Option('--exit-when-idle <seconds>', 'exit 0 once caught up and idle this long (backfills, tests)').argParser(positive('--exit-when-idle')))
+    .addOption(new Option('--batch-size <n>', 'events per micro-batch (default: sources.yaml cdc.batch_size)').argParser(positiveInteger('--batch-size')))
+    .addOption(new Option('--trigger-interval <seconds>', 'max seconds a micro-batch waits (default: cdc.trigger_interval)').argParser(positiveNumber('--trigger-interval')))
+    .addOption(new Option('--exit-when-idle <seconds>', 'exit 0 once caught up and idle this long (backfills, tests)').argParser(positiveNumber('--exit-when-idle')))
     .option('--from-beginning', 'a new consumer group starts at the earliest offsets (default: latest)')
     .addOption(new Option('--metrics-port <port>', 'port of /metrics, /health, /ready (0 = off; default: cdc.metrics_port)').argParser((v) => Number(v)))
     .action(async (opts: { source: string; batchSize?: number; triggerInterval?: number; exitWhenIdle?: number; fromBeginning?: boolean; metricsPort?: number }, cmd: Command) => {

@@ -10,6 +10,7 @@ import type pg from 'pg';
 import { runCli } from '../helpers/cli.js';
 import { testConfigDir, uniqueName } from '../helpers/config.js';
 import { pgClient } from '../helpers/pg.js';
+import { actualValue, expectedValue } from '../helpers/compare.js';
 import { readWithPyIceberg } from '../helpers/stack.js';
 import { EXACT_TEXT_SETTINGS } from '../../lib/source/postgres/type-mapping.js';
 
@@ -71,30 +72,6 @@ const EXPECTED_TYPES: Record<string, string> = {
   c_int_array: 'string', c_text_array: 'string', c_bit: 'string', c_varbit: 'string', c_xml: 'string', c_tsvector: 'string',
   c_point: 'string', c_box: 'string', c_polygon: 'string', c_int4range: 'string',
 };
-
-/** PostgreSQL's text of a value → what read_table.py prints for the Iceberg value of that type. */
-function expectedValue(text: string | null, icebergType: string): unknown {
-  if (text === null) return null;
-  const timestamp = (s: string) => {
-    const [main, frac = ''] = s.replace(' ', 'T').replace(/(\+00(:00)?|Z)$/, '').split('.');
-    return `${main}.${frac.padEnd(6, '0')}`;
-  };
-  if (icebergType === 'boolean') return text === 'true' || text === 't';
-  if (icebergType === 'int' || icebergType === 'long') return text;
-  if (icebergType === 'float') return ['NaN', 'Infinity', '-Infinity'].includes(text) ? text : Math.fround(Number(text));
-  if (icebergType === 'double') return ['NaN', 'Infinity', '-Infinity'].includes(text) ? text : Number(text);
-  if (icebergType === 'binary') return text.slice(2);
-  if (icebergType === 'timestamp' || icebergType === 'timestamptz' || icebergType === 'time') return timestamp(text);
-  return text; // decimal (plain notation, scale kept), date, uuid, string
-}
-
-function actualValue(value: unknown, icebergType: string): unknown {
-  if (value !== null && (icebergType === 'timestamp' || icebergType === 'timestamptz' || icebergType === 'time')) {
-    const [main, frac = ''] = String(value).replace(/\+00:00$/, '').split('.');
-    return `${main}.${frac.padEnd(6, '0')}`;
-  }
-  return value;
-}
 
 describe('bulk load: every PostgreSQL type, compared with pyiceberg row by row', () => {
   let db: pg.Client;
