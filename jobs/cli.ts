@@ -8,6 +8,8 @@ import { registerCdc } from './cdc.js';
 import { registerConfigCheck } from './config-check.js';
 import { registerConnector } from './connector.js';
 import { registerSql } from './sql.js';
+import { registerStatus } from './status.js';
+import { registerValidate } from './validate.js';
 
 const program = new Command('lakeloader')
   .description('Replicate PostgreSQL and Oracle into an Apache Iceberg lakehouse: bulk load, then Debezium CDC.')
@@ -22,6 +24,8 @@ registerBulkLoad(program);
 registerSql(program);
 registerCdc(program);
 registerConnector(program);
+registerValidate(program);
+registerStatus(program);
 
 try {
   await program.parseAsync(process.argv);

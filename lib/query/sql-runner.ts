@@ -44,19 +44,26 @@ export async function runSql(lakehouse: Lakehouse, sql: string, options: { allow
     await exposeNestedNamespaces(conn, lakehouse.alias);
     const statements = await conn.extractStatements(sql);
     if (statements.count === 0) throw new ConfigError(['no SQL statement given']);
+    let result: ResultSet = { columns: [], rows: [] };
+    const run = async (stmt: Awaited<ReturnType<typeof statements.prepare>>) => {
+      const reader = await stmt.runAndReadAll();
+      result = { columns: reader.columnNames(), rows: reader.getRowObjectsJson() as Record<string, unknown>[] };
+    };
+    if (options.allowWrites) {
+      // one at a time: a statement may use what an earlier one created
+      for (let i = 0; i < statements.count; i++) await run(await statements.prepare(i));
+      return result;
+    }
+    // read-only: every statement is checked before anything runs
     const prepared = [];
     for (let i = 0; i < statements.count; i++) {
       const stmt = await statements.prepare(i);
-      if (!options.allowWrites && !READ_ONLY.has(stmt.statementType)) {
+      if (!READ_ONLY.has(stmt.statementType)) {
         throw new ConfigError([`statement ${i + 1} is a ${StatementType[stmt.statementType]} statement: lakeloader sql is read-only unless --allow-writes is given`]);
       }
       prepared.push(stmt);
     }
-    let result: ResultSet = { columns: [], rows: [] };
-    for (const stmt of prepared) {
-      const reader = await stmt.runAndReadAll();
-      result = { columns: reader.columnNames(), rows: reader.getRowObjectsJson() as Record<string, unknown>[] };
-    }
+    for (const stmt of prepared) await run(stmt);
     return result;
   } finally {
     conn.closeSync();

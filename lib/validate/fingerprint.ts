@@ -50,6 +50,16 @@ export function bucketCount(rows: number): number {
 
 const hashOf = (names: string[]) => `hash(${names.map(quoteIdent).join(', ')})`;
 
+/**
+ * What a column contributes to the row hash. Floating-point values go in by their exact text
+ * (shortest round-trip form): hash() follows SQL equality, which would not tell -0 from 0.
+ */
+export function hashInput(c: FingerprintColumn): string {
+  return c.duckdbType === 'FLOAT' || c.duckdbType === 'DOUBLE' ? `CAST(${quoteIdent(c.name)} AS VARCHAR)` : quoteIdent(c.name);
+}
+
+const rowHashOf = (columns: FingerprintColumn[]) => `hash(${columns.map(hashInput).join(', ')})`;
+
 /** The Iceberg table's compared columns cast to the source's types, pinned to one snapshot. */
 export function icebergRelation(ref: string, columns: FingerprintColumn[], snapshotId: string | null): string {
   const cols = columns.map((c) => `CAST(${quoteIdent(c.name)} AS ${c.duckdbType}) AS ${quoteIdent(c.name)}`).join(', ');
@@ -62,13 +72,12 @@ export function projectRelation(relation: string, columns: FingerprintColumn[]):
 }
 
 function bucketExpr(columns: FingerprintColumn[], key: string[], buckets: number): string {
-  const names = columns.map((c) => c.name);
-  return `(${key.length > 0 ? hashOf(key) : hashOf(names)} % ${buckets})`;
+  return `(${key.length > 0 ? hashOf(key) : rowHashOf(columns)} % ${buckets})`;
 }
 
 /** One row per non-empty bucket: b, n (rows), s (sum of row hashes as text). */
 export function bucketFingerprintSql(relation: string, columns: FingerprintColumn[], key: string[], buckets: number): string {
-  const rowHash = hashOf(columns.map((c) => c.name));
+  const rowHash = rowHashOf(columns);
   return `SELECT ${bucketExpr(columns, key, buckets)}::INTEGER AS b, count(*)::BIGINT AS n, sum(${rowHash})::VARCHAR AS s ` +
     `FROM (${relation}) GROUP BY 1`;
 }
@@ -105,8 +114,8 @@ export function keyedDiffSql(
   const names = columns.map((c) => c.name);
   const keyAliases = key.map((_k, i) => `k${i}`);
   const side = (rel: string) =>
-    `SELECT ${key.map((k, i) => `${quoteIdent(k)} AS k${i}`).join(', ')}, count(*) AS n, min(${hashOf(names)}) AS h, ` +
-    `${names.map((c, i) => `min(hash(${quoteIdent(c)})) AS h${i}`).join(', ')} ` +
+    `SELECT ${key.map((k, i) => `${quoteIdent(k)} AS k${i}`).join(', ')}, count(*) AS n, min(${rowHashOf(columns)}) AS h, ` +
+    `${columns.map((c, i) => `min(hash(${hashInput(c)})) AS h${i}`).join(', ')} ` +
     `FROM (${rel}) ${bucketFilter(columns, key, buckets, only)} GROUP BY ${keyAliases.join(', ')}`;
   const changed = names.map((c, i) => `CASE WHEN s.h${i} IS DISTINCT FROM i.h${i} THEN ${quoteLiteral(c)} END`).join(', ');
   return `CREATE OR REPLACE TEMP TABLE ${quoteIdent(diffTable)} AS ` +
@@ -120,7 +129,7 @@ export function keyedDiffSql(
 
 /** Tables without a key: the multiset of row hashes; one row per hash whose multiplicity differs. */
 export function keylessDiffSql(diffTable: string, sourceRel: string, icebergRel: string, columns: FingerprintColumn[], buckets: number, only?: number[]): string {
-  const h = hashOf(columns.map((c) => c.name));
+  const h = rowHashOf(columns);
   const side = (rel: string) => `SELECT ${h} AS h, count(*) AS n FROM (${rel}) ${bucketFilter(columns, [], buckets, only)} GROUP BY 1`;
   return `CREATE OR REPLACE TEMP TABLE ${quoteIdent(diffTable)} AS ` +
     `WITH s AS (${side(sourceRel)}), i AS (${side(icebergRel)}) ` +

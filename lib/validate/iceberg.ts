@@ -21,7 +21,8 @@ export interface IcebergSnapshot {
 
 /** The table's latest snapshot (null for a table never written). */
 export async function currentSnapshot(lakehouse: Lakehouse, namespace: string, table: string): Promise<IcebergSnapshot | null> {
-  const name = `${lakehouse.alias}.${namespace.includes('.') ? `"${namespace}"` : namespace}.${table}`;
+  // the fully quoted reference, as a string: iceberg_snapshots resolves it in the attached catalog
+  const name = lakehouse.ref(namespace, table);
   const rows = await lakehouse.query(
     `SELECT snapshot_id::VARCHAR AS id, strftime(timestamp_ms, '%Y-%m-%dT%H:%M:%S.%gZ') AS at FROM iceberg_snapshots(${quoteString(name)}) ORDER BY sequence_number DESC LIMIT 1`);
   const r = rows[0];

@@ -238,6 +238,7 @@ export async function runValidate(config: LakeloaderConfig, options: ValidateOpt
     await snap.endSnapshot();
     const facts = new FactsCache(config, options.source, source, snap.lsn, slotName);
     facts.slot = slot;
+    await facts.prime(compared.filter((p) => p.sourceRows !== p.icebergRows || Boolean(p.deep?.report.mismatched_buckets)));
     for (const p of reported) p.row = await judge(p, snap.lsn, namespace, facts, options.deep);
 
     let waited: number | null = null;
@@ -254,6 +255,7 @@ export async function runValidate(config: LakeloaderConfig, options: ValidateOpt
           const fresh = await statusStore.readAll();
           slot = await slotInfo(snap.client, slotName);
           facts.reset(slot);
+          await facts.prime(pending);
           for (const p of [...pending]) {
             const status = fresh.get(p.name);
             if (status) p.status = status;
@@ -316,26 +318,43 @@ class FactsCache {
     this.kafkaDown = false;
   }
 
+  private slotPastSource(): boolean {
+    const confirmed = this.slot?.confirmedFlushLsn;
+    return Boolean(confirmed && lsnCompare(confirmed, this.sourceLsn) >= 0 && this.source.kafka && !this.kafkaDown);
+  }
+
+  /** One Kafka round trip for the topics of all these tables (when the slot makes their lag decisive). */
+  async prime(pairs: Pair[]): Promise<void> {
+    if (!this.slotPastSource()) return;
+    const topics = pairs.map((p) => topicFor(this.source, this.sourceName, p.name)).filter((t) => !this.consumed.has(t));
+    if (topics.length > 0) await this.lookUp(topics);
+  }
+
+  private async lookUp(topics: string[]): Promise<void> {
+    const kafka = this.source.kafka!;
+    const cluster = this.config.kafkaClusters[kafka.cluster];
+    if (!cluster) {
+      this.kafkaDown = true;
+      return;
+    }
+    const report = await kafkaLag(kafka.cluster, cluster, cdcGroupId(this.sourceName, this.source), topics, 5000);
+    if (!report.reachable) {
+      this.kafkaDown = true;
+      return;
+    }
+    for (const t of report.missing_topics) this.consumed.set(t, true); // never created: no change to consume
+    for (const t of report.topics) this.consumed.set(t.topic, t.lag === 0 && t.committed);
+  }
+
   /**
    * CDC has applied everything of this table up to the source position even if the table had no event
    * since: Debezium confirmed the slot past that position (so every earlier change is in Kafka) and the
    * consumer group has consumed every message of the table's topic (or the topic never existed).
    */
   async caughtUp(p: Pair): Promise<boolean> {
-    const confirmed = this.slot?.confirmedFlushLsn;
-    if (!confirmed || lsnCompare(confirmed, this.sourceLsn) < 0 || !this.source.kafka || this.kafkaDown) return false;
-    const cluster = this.config.kafkaClusters[this.source.kafka.cluster];
-    if (!cluster) return false;
+    if (!this.slotPastSource()) return false;
     const topic = topicFor(this.source, this.sourceName, p.name);
-    if (!this.consumed.has(topic)) {
-      const report = await kafkaLag(this.source.kafka.cluster, cluster, cdcGroupId(this.sourceName, this.source), [topic], 5000);
-      if (!report.reachable) {
-        this.kafkaDown = true;
-        return false;
-      }
-      const t = report.topics[0];
-      this.consumed.set(topic, report.missing_topics.includes(topic) || Boolean(t && t.lag === 0 && t.committed));
-    }
+    if (!this.consumed.has(topic)) await this.lookUp([topic]);
     return this.consumed.get(topic) ?? false;
   }
 }

@@ -9,7 +9,8 @@ export interface CliResult {
   stderr: string;
 }
 
-export function runCli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
+/** onStderr sees the stderr so far, e.g. to act when a log line appears. */
+export function runCli(args: string[], env: NodeJS.ProcessEnv = {}, onStderr?: (text: string) => void): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [path.join(PROJECT_ROOT, 'dist', 'jobs', 'cli.js'), ...args], {
       cwd: PROJECT_ROOT,
@@ -18,7 +19,10 @@ export function runCli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Cli
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+      onStderr?.(stderr);
+    });
     child.on('error', reject);
     child.on('close', (code) => resolve({ code, stdout, stderr }));
   });
