@@ -11,7 +11,7 @@ import type pg from 'pg';
 import { PROJECT_ROOT } from '../../lib/paths.js';
 import { runCli } from '../helpers/cli.js';
 import { testConfigDir, uniqueName } from '../helpers/config.js';
-import { pgClient } from '../helpers/pg.js';
+import { dropTestSource, pgClient } from '../helpers/pg.js';
 import { readWithPyIceberg } from '../helpers/stack.js';
 
 describe('bulk load consistency under concurrent writes', () => {
@@ -36,9 +36,7 @@ describe('bulk load consistency under concurrent writes', () => {
   });
 
   after(async () => {
-    await db.query('SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = $1 AND NOT active', [`lakeloader_${schema}`]);
-    await db.query(`DROP PUBLICATION IF EXISTS lakeloader_${schema}`);
-    await db.query(`DROP SCHEMA ${schema} CASCADE`);
+    await dropTestSource(db, schema);
     await writer.end();
     await db.end();
   });
@@ -97,9 +95,7 @@ describe('bulk load crash safety', () => {
   });
 
   after(async () => {
-    await db.query('SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = $1 AND NOT active', [`lakeloader_${schema}`]);
-    await db.query(`DROP PUBLICATION IF EXISTS lakeloader_${schema}`);
-    await db.query(`DROP SCHEMA ${schema} CASCADE`);
+    await dropTestSource(db, schema);
     await db.end();
   });
 

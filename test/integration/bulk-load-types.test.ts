@@ -9,7 +9,7 @@ import { after, before, describe, test } from 'node:test';
 import type pg from 'pg';
 import { runCli } from '../helpers/cli.js';
 import { testConfigDir, uniqueName } from '../helpers/config.js';
-import { pgClient } from '../helpers/pg.js';
+import { dropTestSource, pgClient } from '../helpers/pg.js';
 import { actualValue, expectedValue } from '../helpers/compare.js';
 import { readWithPyIceberg } from '../helpers/stack.js';
 import { EXACT_TEXT_SETTINGS } from '../../lib/source/postgres/type-mapping.js';
@@ -86,9 +86,7 @@ describe('bulk load: every PostgreSQL type, compared with pyiceberg row by row',
   });
 
   after(async () => {
-    await db.query('SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = $1 AND NOT active', [`lakeloader_${source}`]);
-    await db.query(`DROP PUBLICATION IF EXISTS lakeloader_${source}`);
-    await db.query(`DROP SCHEMA ${schema} CASCADE`);
+    await dropTestSource(db, source);
     await db.end();
   });
 

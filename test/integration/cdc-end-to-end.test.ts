@@ -17,7 +17,7 @@ import { PROJECT_ROOT } from '../../lib/paths.js';
 import { runCli } from '../helpers/cli.js';
 import { diffTable } from '../helpers/compare.js';
 import { testConfigDir, uniqueName } from '../helpers/config.js';
-import { pgClient } from '../helpers/pg.js';
+import { dropTestSource, pgClient } from '../helpers/pg.js';
 import { readWithPyIceberg, stack } from '../helpers/stack.js';
 
 const schema = uniqueName('llcdc');
@@ -97,13 +97,7 @@ describe('CDC end to end', () => {
 
   after(async () => {
     await runCli(['--config', configDir, 'connector', 'delete', '--source', source]).catch(() => undefined);
-    for (let i = 0; i < 20; i++) {
-      const r = await db.query('SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = $1 AND NOT active', [`lakeloader_${source}`]);
-      if (r.rowCount) break;
-      await new Promise((res) => setTimeout(res, 500));
-    }
-    await db.query(`DROP PUBLICATION IF EXISTS lakeloader_${source}`);
-    await db.query(`DROP SCHEMA ${schema} CASCADE`);
+    await dropTestSource(db, source);
     await db.end();
     webhook.close();
   });
@@ -247,13 +241,7 @@ describe('CDC crash safety', () => {
 
   after(async () => {
     await runCli(['--config', configDir, 'connector', 'delete', '--source', crashSchema]).catch(() => undefined);
-    for (let i = 0; i < 20; i++) {
-      const r = await db.query('SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = $1 AND NOT active', [`lakeloader_${crashSchema}`]);
-      if (r.rowCount) break;
-      await new Promise((res) => setTimeout(res, 500));
-    }
-    await db.query(`DROP PUBLICATION IF EXISTS lakeloader_${crashSchema}`);
-    await db.query(`DROP SCHEMA ${crashSchema} CASCADE`);
+    await dropTestSource(db, crashSchema);
     await db.end();
   });
 

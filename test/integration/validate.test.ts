@@ -20,7 +20,7 @@ import type { StatusReport } from '../../lib/validate/status.js';
 import type { ValidateReport, ValidateTableRow } from '../../lib/validate/validate.js';
 import { runCli, type CliResult } from '../helpers/cli.js';
 import { testConfigDir, uniqueName } from '../helpers/config.js';
-import { pgClient } from '../helpers/pg.js';
+import { dropTestSource, pgClient } from '../helpers/pg.js';
 
 const schema = uniqueName('llvalid');
 const source = schema;
@@ -78,9 +78,7 @@ describe('validate and status', () => {
   });
 
   after(async () => {
-    await db.query('SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = $1 AND NOT active', [`lakeloader_${source}`]);
-    await db.query(`DROP PUBLICATION IF EXISTS lakeloader_${source}`);
-    await db.query(`DROP SCHEMA ${schema} CASCADE`);
+    await dropTestSource(db, source);
     await db.end();
   });
 
@@ -353,13 +351,7 @@ describe('validate while Debezium and the CDC consumer move the lakehouse', () =
 
   after(async () => {
     await runCli(['--config', configDir, 'connector', 'delete', '--source', cdcSchema]).catch(() => undefined);
-    for (let i = 0; i < 20; i++) {
-      const r = await db.query('SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = $1 AND NOT active', [`lakeloader_${cdcSchema}`]);
-      if (r.rowCount) break;
-      await new Promise((res) => setTimeout(res, 500));
-    }
-    await db.query(`DROP PUBLICATION IF EXISTS lakeloader_${cdcSchema}`);
-    await db.query(`DROP SCHEMA ${cdcSchema} CASCADE`);
+    await dropTestSource(db, cdcSchema);
     await db.end();
   });
 
@@ -449,9 +441,7 @@ describe('validate --deep over every PostgreSQL type', () => {
   });
 
   after(async () => {
-    await db.query('SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = $1 AND NOT active', [`lakeloader_${typesSchema}`]);
-    await db.query(`DROP PUBLICATION IF EXISTS lakeloader_${typesSchema}`);
-    await db.query(`DROP SCHEMA ${typesSchema} CASCADE`);
+    await dropTestSource(db, typesSchema);
     await db.end();
   });
 
