@@ -23,7 +23,7 @@ describe('lakeloader CLI configuration errors', () => {
   });
 
   test('a missing environment variable names the variable and the key (exit 2)', async () => {
-    const dir = editedConfig('sources.yaml', (t) => t.replace('${LAKELOADER_PG_PASSWORD:lakeloader}', '${LL_TEST_UNSET_PASSWORD}'));
+    const dir = editedConfig('sources.yaml', (t) => t.replace(/\$\{LAKELOADER_PG_PASSWORD:[^}]*\}/, '${LL_TEST_UNSET_PASSWORD}'));
     const r = await runCli(['--config', dir, 'config', 'check'], { LL_TEST_UNSET_PASSWORD: '' });
     assert.equal(r.code, 2);
     assert.match(r.stderr, /sources\.yaml:sources\.demo_pg\.connection\.password: environment variable LL_TEST_UNSET_PASSWORD is not set/);
