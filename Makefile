@@ -3,7 +3,7 @@ SHELL := /bin/bash
 STACK := scripts/stack/stack.sh
 NODE_TEST := node --import tsx --test --test-reporter=spec
 
-.PHONY: all install build up down stack-status lint typecheck test test-unit test-integration demo clean
+.PHONY: all install build up down stack-status lint typecheck test test-unit test-integration demo bench-bulk bench-cdc clean
 
 all: build
 
@@ -43,6 +43,16 @@ test: lint test-unit test-integration
 
 demo: build up
 	scripts/demo.sh
+
+# Bulk-load benchmark: 5M-row table, loader vs `COPY … TO STDOUT` (docs/benchmarks.md). Starts only the
+# services it needs; BENCH_* variables are described in bench/bulk/run.sh.
+bench-bulk: build
+	bench/bulk/run.sh
+
+# CDC benchmark: 500k Debezium changes on a 1M-row table, apply vs a read-and-parse kafkajs baseline, latency
+# at 2,000 changes/s, read time after 100 and 1,000 micro-batches. BENCH_* variables: bench/cdc/run.sh.
+bench-cdc: build
+	bench/cdc/run.sh
 
 clean:
 	rm -rf dist

@@ -18,7 +18,7 @@ import sys
 RESULTS_BEGIN = "<!-- bench-bulk:results:begin -->"
 RESULTS_END = "<!-- bench-bulk:results:end -->"
 COLUMNS = ["date (UTC)", "commit", "rows", "workers×chunks", "copy s", "loader s", "rows/s", "ratio",
-           "peak RSS MiB", "extract s", "commit s", "other s", "target"]
+           "peak RSS MiB", "extract s", "commit s", "other s", "load 1m", "target"]
 
 
 def catalog(uri):
@@ -110,7 +110,7 @@ def record(args):
     row = [r["date"], r["commit"], f'{r["rows"]:,}', f'{r["parallel_workers"]}×{r["parallel_tables"]}',
            f'{r["copy_seconds"]:.2f}', f'{r["loader_seconds"]:.2f}', f'{r["rows_per_second"]:,}', f'{r["ratio"]:.2f}',
            f'{r["peak_rss_mib"]:.0f}', f'{r["extract_seconds"]:.1f}', f'{r["commit_seconds"]:.1f}', f'{r["other_seconds"]:.1f}',
-           "met" if r["target_met"] else "missed"]
+           f'{r.get("loadavg_1m_before", 0):.2f}', "met" if r["target_met"] else "missed"]
     line = "| " + " | ".join(row) + " |"
     with open(args.doc, encoding="utf-8") as f:
         text = f.read()

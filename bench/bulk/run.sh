@@ -13,6 +13,8 @@
 #   BENCH_RECORD=1                  0: do not append to docs/benchmarks.md
 #   BENCH_STRICT=0                  1: exit 3 when a target (ratio <= 2.0, peak RSS <= 1 GiB) is missed
 #   BENCH_KEEP_WORKDIR=0            1: keep the temp dir (config, loader log) for inspection
+#   BENCH_CLI=dist/jobs/cli.js      the loader to run (e.g. another checkout's build, to compare)
+#   BENCH_STAGING_DIR=<temp dir>    --staging-dir (default: inside the temp dir, on the same disk as /tmp)
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -25,6 +27,7 @@ cd "$ROOT"
 : "${BENCH_RECORD:=1}"
 : "${BENCH_STRICT:=0}"
 : "${BENCH_KEEP_WORKDIR:=0}"
+: "${BENCH_CLI:=dist/jobs/cli.js}"
 : "${LL_PG_PORT:=55432}"
 : "${LL_REST_PORT:=8181}"
 PG_USER=${LAKELOADER_PG_USER:-lakeloader}
@@ -48,6 +51,7 @@ now() { date +%s.%N; }
 psqlq() { psql -X -q -v ON_ERROR_STOP=1 "$@"; }
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/lakeloader-bench.XXXXXX")
+: "${BENCH_STAGING_DIR:=$WORK/staging}"
 cleanup() {
   # The load leaves a logical replication slot for CDC: drop it (it would retain WAL) and its publication.
   psqlq -Atc "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = '$SLOT' AND NOT active" >/dev/null 2>&1 || true
@@ -61,7 +65,7 @@ trap cleanup EXIT
 # 1. The stack: PostgreSQL, the local-filesystem Iceberg REST catalog, DuckDB extensions, pyiceberg (idempotent).
 say "stack: postgres, iceberg_rest, duckdb_ext, pyenv"
 scripts/stack/stack.sh up duckdb_ext pyenv postgres iceberg_rest >"$WORK/stack.log" 2>&1 || { cat "$WORK/stack.log" >&2; die "stack did not come up"; }
-[ -f dist/jobs/cli.js ] || die "dist/ is missing: run 'npm run build' (make bench-bulk does)"
+[ -f "$BENCH_CLI" ] || die "$BENCH_CLI is missing: run 'npm run build' (make bench-bulk does)"
 
 # 2. The table, generated once: regenerated only when missing or generated with other parameters.
 current=$(psqlq -Atc "SELECT obj_description('bench.trips'::regclass, 'pg_class')" 2>/dev/null || true)
@@ -115,12 +119,13 @@ for chunks in $BENCH_PARALLEL_TABLES; do
   "$PY" "$HELPERS" purge --uri "$CATALOG_URI" --namespace "$NAMESPACE"
   say "loader: bulk-load --source $SOURCE --no-resume --parallel-workers $BENCH_PARALLEL_WORKERS --parallel-tables $chunks"
   log="$WORK/loader-$chunks.log"
+  load1=$(cut -d' ' -f1 /proc/loadavg)   # other work on the machine skews the timing: recorded with the result
   t0=$(now)
   set +e
   /usr/bin/time -f '%e %M %U %S' -o "$WORK/time-$chunks" \
-    node dist/jobs/cli.js --config "$WORK/config" --log-level debug --log-format json \
+    node "$BENCH_CLI" --config "$WORK/config" --log-level debug --log-format json \
       bulk-load --source "$SOURCE" --no-resume --parallel-workers "$BENCH_PARALLEL_WORKERS" --parallel-tables "$chunks" \
-      --staging-dir "$WORK/staging" >"$WORK/summary-$chunks.txt" 2>"$log"
+      --staging-dir "$BENCH_STAGING_DIR" >"$WORK/summary-$chunks.txt" 2>"$log"
   rc=$?
   set -e
   loader_seconds=$(echo "$(now) - $t0" | bc)
@@ -145,7 +150,7 @@ r = {
   "loader_cpu_user_seconds": $user_s, "loader_cpu_sys_seconds": $sys_s,
   "extract_seconds": extract_s, "commit_seconds": commit_s, "other_seconds": loader_s - extract_s - commit_s,
   "staged_bytes": phases.get("staged_bytes"), "heap_bytes": $heap_bytes, "heap_bytes_per_row": $bytes_per_row,
-  "iceberg": verify, "cpu": "$cpu", "cores": $(nproc), "mem_gib": round($(awk '/MemTotal/ {print $2}' /proc/meminfo) / 1048576),
+  "iceberg": verify, "loadavg_1m_before": $load1, "cpu": "$cpu", "cores": $(nproc), "mem_gib": round($(awk '/MemTotal/ {print $2}' /proc/meminfo) / 1048576),
 }
 r["target_met"] = r["ratio"] <= $TARGET_RATIO and r["peak_rss_mib"] <= $TARGET_RSS_MIB
 json.dump(r, open(sys.argv[1], "w"), indent=2)

@@ -206,16 +206,20 @@ export class CdcConsumer {
       }
       resolveOffset(message.offset);
       if (this.buffer.length >= this.batchSize) {
-        await this.flushNow();
+        // pipelined: one micro-batch applies while the next one is fetched and fills; never more
+        if (this.inFlight > 0) await this.flushing;
+        void this.flushNow();
         await heartbeat();
       }
     }
   }
 
   private flushIfDue(): void {
+    const age = this.bufferAge();
+    if (this.inFlight > 0) return; // the buffer keeps filling while a micro-batch applies: it goes next, whole
     const interval = (this.options.triggerInterval ?? this.source.cdc.trigger_interval) * 1000;
     if (this.buffer.length > 0 && Date.now() - this.lastMessageAt >= Math.min(interval, 500)) void this.flushNow();
-    else if (this.buffer.length > 0 && this.bufferAge() >= interval) void this.flushNow();
+    else if (this.buffer.length > 0 && age >= interval) void this.flushNow();
   }
 
   private firstBufferedAt = 0;
@@ -225,21 +229,27 @@ export class CdcConsumer {
     return this.firstBufferedAt ? Date.now() - this.firstBufferedAt : 0;
   }
 
-  /** Serialised: one micro-batch at a time, in arrival order. */
+  private inFlight = 0;
+
+  /** Serialised: one micro-batch at a time, in arrival order. The buffer is taken now, applied when its turn comes. */
   flushNow(): Promise<void> {
-    this.flushing = this.flushing.then(async () => {
-      if (this.buffer.length === 0 || this.failure) return;
+    if (this.buffer.length > 0 && !this.failure) {
       const events = this.buffer;
       this.buffer = [];
       this.firstBufferedAt = 0;
-      try {
-        await this.applyEvents(events);
-      } catch (err) {
-        this.failure = err instanceof Error ? err : new Error(String(err));
-        this.log.error(`micro-batch failed: ${errorMessage(err)}`);
-        this.metrics.ready = false;
-      }
-    });
+      this.inFlight++;
+      this.flushing = this.flushing.then(async () => {
+        try {
+          if (!this.failure) await this.applyEvents(events);
+        } catch (err) {
+          this.failure = err instanceof Error ? err : new Error(String(err));
+          this.log.error(`micro-batch failed: ${errorMessage(err)}`);
+          this.metrics.ready = false;
+        } finally {
+          this.inFlight--;
+        }
+      });
+    }
     return this.flushing;
   }
 

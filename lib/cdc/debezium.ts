@@ -216,7 +216,7 @@ export interface DecodeOptions {
  */
 export function decodeChangeEvent(key: Buffer | null, value: Buffer | null, meta: DecodeMeta, options: DecodeOptions = {}): DecodedEvent {
   try {
-    const encoding: DebeziumEncoding = { ...DEFAULT_ENCODING, ...options.encoding };
+    const encoding = mergedEncoding(options.encoding);
     const keyMessage = key && key.length > 0 ? (options.keyDecoder ?? jsonConverter).decode(key, meta) : null;
     if (value === null || value.length === 0) {
       return { kind: 'tombstone', key: keyMessage ? decodeKeyRow(keyMessage, undefined, options, encoding) : null };
@@ -228,6 +228,16 @@ export function decodeChangeEvent(key: Buffer | null, value: Buffer | null, meta
     throw new DecodeError(meta, errorMessage(err), { cause: err });
   }
 }
+
+const mergedEncodings = new WeakMap<Partial<DebeziumEncoding>, DebeziumEncoding>();
+/** DEFAULT_ENCODING with the caller's overrides, built once per overrides object (compiledTable caches by identity). */
+function mergedEncoding(overrides: Partial<DebeziumEncoding> | undefined): DebeziumEncoding {
+  if (!overrides) return DEFAULT_ENCODING;
+  let merged = mergedEncodings.get(overrides);
+  if (!merged) mergedEncodings.set(overrides, (merged = { ...DEFAULT_ENCODING, ...overrides }));
+  return merged;
+}
+const encodingKeys = new WeakMap<DebeziumEncoding, string>();
 
 const OPS: readonly string[] = ['c', 'u', 'd', 'r', 't'];
 
@@ -295,7 +305,9 @@ function compiledTable(schema: ConnectSchema | null, envelope: Record<string, un
   const hints = knownColumnMap(options.knownColumns);
   if (!schema) return schemalessTable(envelope, hints, encoding);
   // one cache entry per encoding + hints: tests and callers may decode one schema differently
-  const cacheKey = `${JSON.stringify(encoding)}|${[...hints.keys()].join(',')}`;
+  let encodingKey = encodingKeys.get(encoding);
+  if (encodingKey === undefined) encodingKeys.set(encoding, (encodingKey = JSON.stringify(encoding)));
+  const cacheKey = hints.size === 0 ? encodingKey : `${encodingKey}|${[...hints.keys()].join(',')}`;
   let perSchema = compiledBySchema.get(schema);
   const cached = perSchema?.get(cacheKey);
   if (cached) return cached;
@@ -1807,8 +1819,20 @@ function utf8(bytes: Uint8Array): string {
  * A payload whose types the schema gives: JSON.parse (native, several times faster) unless a number
  * of 16+ digits may exceed 2^53 (int64 columns, LSNs), where only exact digits will do.
  */
+const LONG_NUMBER = /\d{16,}/g;
+const UNREAD_TIMESTAMPS = new Set(['"ts_us":', '"ts_ns":']);
 function parseTypedPayload(text: string): unknown {
-  return /\d{16}/.test(text) ? parseJson(text) : JSON.parse(text);
+  // Debezium 2+ puts ts_us and ts_ns (16 and 19 digits) in every envelope and source block: nothing
+  // reads them, so they may round; any other long digit run takes the exact parser
+  LONG_NUMBER.lastIndex = 0;
+  for (let m = LONG_NUMBER.exec(text); m; m = LONG_NUMBER.exec(text)) {
+    if (!UNREAD_TIMESTAMPS.has(text.slice(m.index - 8, m.index))) return parseJson(text);
+  }
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new SyntaxError(`invalid JSON: ${errorMessage(err)}`);
+  }
 }
 
 /**

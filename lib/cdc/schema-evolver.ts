@@ -37,6 +37,8 @@ const META = new Set(CHANGELOG_COLUMNS.map((c) => c.name));
 export class SchemaEvolver {
   /** Last event schema seen per table: most events repeat it, so the comparison runs once per schema. */
   private readonly seen = new Map<string, string>();
+  /** The columns array of the last event schema found compatible, per table (identity check, no stringify). */
+  private readonly seenColumns = new Map<string, readonly unknown[]>();
   /** Dropped columns already announced, so a restart does not announce them again. */
   private readonly announcedDrops = new Set<string>();
   private dropsLoaded = false;
@@ -78,8 +80,13 @@ export class SchemaEvolver {
   /** Brings the Iceberg table in line with the event's schema; false when the table is (now) blocked. */
   async evolve(state: TableState, decoded: DecodedChange): Promise<boolean> {
     if (decoded.columns.length === 0) return true; // JSON without schemas: nothing to compare
+    // the decoder hands out one columns array per distinct event schema: same array, same schema
+    if (this.seenColumns.get(state.sourceTable) === decoded.columns) return true;
     const signature = JSON.stringify(decoded.columns.map((c) => [c.name, c.debeziumType, c.logicalName, c.parameters]));
-    if (this.seen.get(state.sourceTable) === signature) return true;
+    if (this.seen.get(state.sourceTable) === signature) {
+      this.seenColumns.set(state.sourceTable, decoded.columns);
+      return true;
+    }
     const event = this.eventColumns(state.sourceTable, decoded);
     const current = state.columns.filter((c) => !META.has(c.name));
     const plan = planSchemaChange(current, event);
@@ -87,6 +94,7 @@ export class SchemaEvolver {
     plan.dropped = plan.dropped.filter((c) => !this.announcedDrops.has(`${state.sourceTable}.${c}`));
     if (planIsEmpty(plan)) {
       this.seen.set(state.sourceTable, signature);
+      this.seenColumns.set(state.sourceTable, decoded.columns);
       return true;
     }
     const before = current;
@@ -116,6 +124,7 @@ export class SchemaEvolver {
       ...plan.dropped.map((c) => ({ change_type: 'column_dropped' as const, column_name: c })),
     ], before, event, state.icebergTable);
     this.seen.set(state.sourceTable, signature);
+    this.seenColumns.set(state.sourceTable, decoded.columns);
     return true;
   }
 

@@ -1,0 +1,270 @@
+#!/usr/bin/env bash
+# `make bench-cdc`: throughput and latency of `lakeloader cdc` (Debezium events in Kafka → Iceberg).
+#
+#   1. benchcdc.items, 1,000,000 rows x 10 columns (bench/cdc/items.sql), bulk-loaded into Iceberg (bench.cdc);
+#      its Debezium connector started (`lakeloader connector apply`).
+#   2. 500,000 changes in PostgreSQL, 50 transactions of 70% UPDATE / 20% INSERT / 10% DELETE
+#      (bench/cdc/changes.sql, deterministic), waited for until Debezium has published all of them
+#      (550,000 messages: each delete is followed by its tombstone).
+#   3. baseline: a kafkajs consumer that only reads every message and JSON.parse's key and value.
+#   4. apply: `lakeloader cdc --from-beginning --exit-when-idle 3`, timed from process start to the last
+#      'micro-batch committed' log line (the idle wait is not counted); events/s = changes / that time,
+#      ratio = apply seconds / baseline seconds. Then Iceberg == PostgreSQL (aggregates + sampled rows).
+#   5. latency: the consumer running with --trigger-interval 5 while a writer makes 2,000 changes/s for
+#      BENCH_LATENCY_SECONDS; each tick's rows carry its number in `seq`, a poller asks Iceberg every second
+#      for max(seq): p50/p95 from PostgreSQL COMMIT to the first poll that sees it.
+#   6. read-time growth: reads of items and _cdc_status timed (fresh DuckDB connection; pyiceberg counts the
+#      files) before and after 100 and 1,000 small micro-batches (BENCH_GROWTH_EVENTS events each), then
+#      after a compaction + snapshot expiry done with pyiceberg (what DuckDB 1.5 cannot do).
+#
+# Environment (all optional):
+#   BENCH_ROWS=1000000          rows of benchcdc.items (regenerated every run: the run changes it; ~7 s)
+#   BENCH_CHANGES=500000        changes of step 2, in BENCH_TXNS transactions
+#   BENCH_TXNS=50
+#   BENCH_BATCH_SIZE=50000      cdc.batch_size of the apply and latency phases
+#   BENCH_APPLY_RUNS=1          apply phase runs (Iceberg rolled back to the bulk load in between); fastest counts
+#   BENCH_COMPARE_CLI=          another build's CLI (e.g. /tmp/other/dist/jobs/cli.js) whose apply runs alternate
+#                               with BENCH_CLI's on the same events: the report shows both (A/B of a change)
+#   BENCH_LATENCY_SECONDS=60    0 skips the latency phase
+#   BENCH_LATENCY_RATE=2000     changes/s of the steady writer
+#   BENCH_TRIGGER=5             --trigger-interval of the latency phase
+#   BENCH_GROWTH="100 1000"     cumulative micro-batch counts at which reads are timed ("" skips the phase)
+#   BENCH_GROWTH_EVENTS=20      events per micro-batch of the growth phase (UPDATEs, one message each)
+#   BENCH_COMPACT=1             0: no compaction at the end of the growth phase
+#   BENCH_KEEP=0                1: keep the Iceberg namespace, the work dir and the connector's topic
+#   BENCH_STRICT=0              1: exit 3 when a target is missed (>= 30,000 events/s, ratio <= 3, p95 <= 15 s)
+#   BENCH_CLI=dist/jobs/cli.js  the lakeloader CLI to measure (e.g. another checkout's build)
+#   BENCH_RESULT=<file>         also write the results as JSON there
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+cd "$ROOT"
+
+: "${BENCH_ROWS:=1000000}"
+: "${BENCH_CHANGES:=500000}"
+: "${BENCH_TXNS:=50}"
+: "${BENCH_BATCH_SIZE:=50000}"
+: "${BENCH_APPLY_RUNS:=1}"
+: "${BENCH_LATENCY_SECONDS:=60}"
+: "${BENCH_LATENCY_RATE:=2000}"
+: "${BENCH_TRIGGER:=5}"
+: "${BENCH_GROWTH=100 1000}"
+: "${BENCH_GROWTH_EVENTS:=20}"
+: "${BENCH_COMPACT:=1}"
+: "${BENCH_KEEP:=0}"
+: "${BENCH_STRICT:=0}"
+: "${BENCH_CLI:=dist/jobs/cli.js}"
+: "${BENCH_RESULT:=}"
+: "${BENCH_COMPARE_CLI:=}"
+: "${LL_PG_PORT:=55432}"
+: "${LL_REST_PORT:=8181}"
+: "${LL_CONNECT_PORT:=8083}"
+export PGPASSWORD=${LAKELOADER_PG_PASSWORD:-lakeloader-local-pw}
+export PGHOST=${LAKELOADER_PG_HOST:-127.0.0.1} PGPORT=$LL_PG_PORT PGUSER=${LAKELOADER_PG_USER:-lakeloader} PGDATABASE=${LAKELOADER_PG_DATABASE:-demo}
+SOURCE=bench_cdc
+NAMESPACE=bench.cdc
+SLOT="lakeloader_$SOURCE"
+CONNECTOR="lakeloader-$SOURCE"
+GROUP="lakeloader-cdc-$SOURCE"
+TOPIC_PREFIX_BASE=benchcdc_
+PREFIX="${TOPIC_PREFIX_BASE}$(date +%s)"
+TOPIC="$PREFIX.benchcdc.items"
+CATALOG_URI="http://127.0.0.1:$LL_REST_PORT"
+CONNECT_URL="http://127.0.0.1:$LL_CONNECT_PORT"
+PY="$ROOT/.stack/venv/bin/python"
+PYH="$ROOT/bench/cdc/helpers.py"
+TARGET_EPS=30000
+TARGET_RATIO=3
+TARGET_P95=15
+
+say() { printf '\033[1;36m[bench-cdc]\033[0m %s\n' "$*" >&2; }
+die() { printf '\033[1;31m[bench-cdc] ERROR:\033[0m %s\n' "$*" >&2; exit 1; }
+now() { date +%s.%N; }
+psqlq() { psql -X -q -v ON_ERROR_STOP=1 "$@"; }
+helper() { node --import tsx "$ROOT/bench/cdc/helpers.ts" "$@"; }
+lakeloader() { node "$BENCH_CLI" --config "$WORK/config" "$@"; }
+# jq-less JSON field access: json FILE 'expression over r'
+json() { node -e "const r = JSON.parse(require('fs').readFileSync('$1', 'utf8')); console.log($2)"; }
+
+# Everything this benchmark leaves in the stack: its connector, slot and publication, topics and groups.
+drop_replication() {
+  curl -s -o /dev/null -X DELETE "$CONNECT_URL/connectors/$CONNECTOR" || true
+  for _ in $(seq 1 30); do   # the slot stays active until the connector's task has stopped
+    [ "$(psqlq -Atc "SELECT count(*) FROM pg_replication_slots WHERE slot_name = '$SLOT' AND active")" = 0 ] && break
+    sleep 1
+  done
+  psqlq -Atc "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = '$SLOT'" >/dev/null 2>&1 || true
+  psqlq -c "DROP PUBLICATION IF EXISTS $SLOT" >/dev/null 2>&1 || true
+}
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/lakeloader-bench-cdc.XXXXXX")
+CDC_PID=
+cleanup() {
+  [ -n "$CDC_PID" ] && kill "$CDC_PID" 2>/dev/null || true
+  drop_replication
+  if [ "$BENCH_KEEP" = 1 ]; then
+    say "kept: work dir $WORK, namespace $NAMESPACE, topic $TOPIC"
+  else
+    helper topics-delete --prefix "$PREFIX" >/dev/null 2>&1 || true
+    "$PY" "$PYH" purge --uri "$CATALOG_URI" --namespace "$NAMESPACE" >/dev/null 2>&1 || true
+    rm -rf "$WORK"
+  fi
+}
+trap cleanup EXIT
+
+# 0. The stack (idempotent) and leftovers of an interrupted run.
+say "stack: postgres, iceberg_rest, kafka, connect, duckdb_ext, pyenv"
+scripts/stack/stack.sh up duckdb_ext pyenv postgres iceberg_rest kafka connect >"$WORK/stack.log" 2>&1 || { cat "$WORK/stack.log" >&2; die "stack did not come up"; }
+[ -f "$BENCH_CLI" ] || die "$BENCH_CLI is missing: run 'npm run build' (make bench-cdc does)"
+drop_replication
+helper topics-delete --prefix "$TOPIC_PREFIX_BASE" >/dev/null
+"$PY" "$PYH" purge --uri "$CATALOG_URI" --namespace "$NAMESPACE"
+
+# 1. The table (regenerated: every run changes it), its bulk load and its connector.
+say "generating benchcdc.items ($BENCH_ROWS rows)"
+psqlq -v rows="$BENCH_ROWS" -v marker="lakeloader bench-cdc items rows=$BENCH_ROWS" -f bench/cdc/items.sql 2>&1 | { grep -v NOTICE || true; } >&2
+mkdir -p "$WORK/config"
+cp config/lakehouse.yaml config/kafka_clusters.yaml "$WORK/config/"
+cat >"$WORK/config/sources.yaml" <<EOF
+sources:
+  $SOURCE:
+    type: postgres
+    connection:
+      host: $PGHOST
+      port: $PGPORT
+      database: $PGDATABASE
+      user: $PGUSER
+      password: \${LAKELOADER_PG_PASSWORD:lakeloader-local-pw}
+    schemas: [benchcdc]
+    include_tables: ['items']
+    namespace: $NAMESPACE
+    parallel_workers: 1
+    parallel_tables: 2
+    max_retries: 0
+    kafka: {cluster: local, topic_prefix: $PREFIX}
+    cdc: {batch_size: $BENCH_BATCH_SIZE, trigger_interval: $BENCH_TRIGGER, metrics_port: 0}
+EOF
+say "bulk load into $NAMESPACE"
+lakeloader --log-format json bulk-load --source "$SOURCE" >"$WORK/load.txt" 2>"$WORK/load.log" || { tail -5 "$WORK/load.log" >&2; die "bulk load failed"; }
+"$PY" "$PYH" save --uri "$CATALOG_URI" --namespace "$NAMESPACE" --out "$WORK/loaded-snapshots.json" >/dev/null
+lakeloader connector apply --source "$SOURCE" >&2
+
+# 2. The changes, all in Kafka before anything consumes them.
+deletes=$(( BENCH_CHANGES - BENCH_CHANGES * 7 / 10 - BENCH_CHANGES * 2 / 10 ))
+expected=$(( BENCH_CHANGES + deletes ))
+say "$BENCH_CHANGES changes in $BENCH_TXNS transactions; waiting for Debezium to publish $expected messages"
+t0=$(now)
+psqlq -v rows="$BENCH_ROWS" -v txns="$BENCH_TXNS" -v per_txn=$(( BENCH_CHANGES / BENCH_TXNS )) -f bench/cdc/changes.sql
+pg_seconds=$(echo "$(now) - $t0" | bc)
+helper topic-wait --topic "$TOPIC" --min "$expected" --stable 5 >"$WORK/topic.json"
+publish_seconds=$(echo "$(now) - $t0" | bc)
+[ "$(json "$WORK/topic.json" r.messages)" = "$expected" ] || die "topic $TOPIC holds $(json "$WORK/topic.json" r.messages) messages, expected $expected"
+say "PostgreSQL ${pg_seconds}s; all published after ${publish_seconds}s"
+
+# 3. The baseline: read and parse every message.
+say "baseline: kafkajs read + JSON.parse of $expected messages"
+load_baseline=$(cut -d' ' -f1 /proc/loadavg)
+helper baseline --topic "$TOPIC" >"$WORK/baseline.json"
+say "baseline: $(json "$WORK/baseline.json" 'r.seconds.toFixed(2)')s"
+
+# 4. The apply, from process start to the last micro-batch commit; Iceberg rolled back to the bulk load
+#    between runs. With BENCH_COMPARE_CLI the two CLIs alternate (same data, same machine state).
+apply_once() {   # apply_once TAG CLI: one timed run, checked against PostgreSQL
+  local tag=$1 cli=$2 started s
+  if [ -f "$WORK/applied-once" ]; then "$PY" "$PYH" rollback --uri "$CATALOG_URI" --namespace "$NAMESPACE" --saved "$WORK/loaded-snapshots.json" >/dev/null; fi
+  touch "$WORK/applied-once"
+  helper group-delete --group "$GROUP" >/dev/null
+  cut -d' ' -f1 /proc/loadavg >"$WORK/apply-$tag.load"
+  started=$(date -u +%Y-%m-%dT%H:%M:%S.%3NZ)
+  /usr/bin/time -f '%M %U %S' -o "$WORK/apply-$tag.time" node "$cli" --config "$WORK/config" --log-format json \
+    cdc --source "$SOURCE" --from-beginning --exit-when-idle 3 --metrics-port 0 >"$WORK/apply-$tag.txt" 2>"$WORK/apply-$tag.log" \
+    || { tail -5 "$WORK/apply-$tag.log" >&2; die "lakeloader cdc ($cli) failed"; }
+  helper batches --log "$WORK/apply-$tag.log" --since "$started" >"$WORK/apply-$tag.json"
+  [ "$(json "$WORK/apply-$tag.json" r.applied)" = "$BENCH_CHANGES" ] || die "$cli applied $(json "$WORK/apply-$tag.json" r.applied) changes, expected $BENCH_CHANGES"
+  helper verify --config "$WORK/config" --namespace "$NAMESPACE" >"$WORK/verify-$tag.json" || { cat "$WORK/verify-$tag.json" >&2; die "Iceberg differs from PostgreSQL after the apply by $cli"; }
+  s=$(json "$WORK/apply-$tag.json" r.seconds_to_last_commit)
+  say "apply $tag ($cli): last commit ${s}s after start, $(json "$WORK/apply-$tag.json" r.batches) micro-batches, cpu $(cut -d' ' -f2 "$WORK/apply-$tag.time")s user, load avg $(cat "$WORK/apply-$tag.load"); Iceberg = PostgreSQL"
+}
+fastest() {   # fastest PREFIX: the tag of the quickest run among apply-PREFIX*
+  for f in "$WORK"/apply-"$1"*.json; do echo "$(json "$f" r.seconds_to_last_commit) $(basename "$f" .json)"; done | sort -n | head -1 | cut -d' ' -f2 | sed 's/^apply-//'
+}
+for run in $(seq 1 "$BENCH_APPLY_RUNS"); do
+  apply_once "main-$run" "$BENCH_CLI"
+  if [ -n "$BENCH_COMPARE_CLI" ]; then apply_once "compare-$run" "$BENCH_COMPARE_CLI"; fi
+done
+best=$(fastest main-)
+for ext in json time load; do cp "$WORK/apply-$best.$ext" "$WORK/apply.$ext"; done
+cp "$WORK/verify-$best.json" "$WORK/verify-apply.json"
+if [ -n "$BENCH_COMPARE_CLI" ]; then
+  cbest=$(fastest compare-)
+  for ext in json time load; do cp "$WORK/apply-$cbest.$ext" "$WORK/compare.$ext"; done
+fi
+read -r apply_rss_kib apply_user apply_sys <"$WORK/apply.time"
+load_apply=$(cat "$WORK/apply.load")
+
+# 5. Latency at a steady rate, the consumer running with its trigger interval.
+if [ "$BENCH_LATENCY_SECONDS" != 0 ]; then
+  say "latency: $BENCH_LATENCY_RATE changes/s for ${BENCH_LATENCY_SECONDS}s, --trigger-interval $BENCH_TRIGGER"
+  node "$BENCH_CLI" --config "$WORK/config" --log-format json cdc --source "$SOURCE" --trigger-interval "$BENCH_TRIGGER" --metrics-port 0 \
+    >"$WORK/latency-cdc.txt" 2>"$WORK/latency-cdc.log" &
+  CDC_PID=$!
+  for _ in $(seq 1 60); do grep -q '"CDC for ' "$WORK/latency-cdc.log" 2>/dev/null && break; sleep 0.5; done
+  sleep 3   # joined the group
+  helper latency --config "$WORK/config" --namespace "$NAMESPACE" --rate "$BENCH_LATENCY_RATE" --seconds "$BENCH_LATENCY_SECONDS" \
+    --first-id $(( BENCH_ROWS * 2 + 1 )) --drain 60 >"$WORK/latency.json"
+  kill -TERM "$CDC_PID"; wait "$CDC_PID" || true; CDC_PID=
+  helper batches --log "$WORK/latency-cdc.log" >"$WORK/latency-batches.json"
+  say "latency: p50 $(json "$WORK/latency.json" r.p50)s, p95 $(json "$WORK/latency.json" r.p95)s"
+  helper verify --config "$WORK/config" --namespace "$NAMESPACE" >"$WORK/verify-latency.json" || { cat "$WORK/verify-latency.json" >&2; die "Iceberg differs from PostgreSQL after the latency phase"; }
+fi
+
+# 6. Read time as micro-batches accumulate, then after compaction.
+measure() {   # measure LABEL: read times + file counts of items and _cdc_status
+  helper readtime --config "$WORK/config" --namespace "$NAMESPACE" --runs 3 >"$WORK/read-$1.json"
+  "$PY" "$PYH" stats --uri "$CATALOG_URI" --namespace "$NAMESPACE" --table items >"$WORK/stats-items-$1.json"
+  "$PY" "$PYH" stats --uri "$CATALOG_URI" --namespace "$NAMESPACE" --table _cdc_status >"$WORK/stats-status-$1.json"
+  echo "$1" >>"$WORK/read-labels"
+}
+if [ -n "$BENCH_GROWTH" ]; then
+  measure start
+  done_batches=0
+  next_id=0
+  for target in $BENCH_GROWTH; do
+    n=$(( target - done_batches ))
+    [ "$n" -gt 0 ] || continue
+    events=$(( n * BENCH_GROWTH_EVENTS ))
+    before=$(helper topic-wait --topic "$TOPIC" --min 0 --stable 0 | node -e 'console.log(JSON.parse(require("fs").readFileSync(0, "utf8")).messages)')
+    say "growth: $n micro-batches of $BENCH_GROWTH_EVENTS updates (to $target)"
+    # UPDATEs only (one message each) of distinct live rows, in one transaction
+    psqlq -c "UPDATE benchcdc.items SET qty = coalesce(qty, 0) + 1, status = 'growth' WHERE id IN (SELECT (k / 19) * 20 + k % 19 + 1 FROM generate_series($next_id, $(( next_id + events - 1 ))) k)" >/dev/null
+    next_id=$(( next_id + events ))
+    helper topic-wait --topic "$TOPIC" --min $(( before + events )) --stable 2 >/dev/null
+    t0=$(now)
+    lakeloader --log-format json cdc --source "$SOURCE" --batch-size "$BENCH_GROWTH_EVENTS" --exit-when-idle 2 --metrics-port 0 \
+      >"$WORK/growth-$target.txt" 2>"$WORK/growth-$target.log" || { tail -5 "$WORK/growth-$target.log" >&2; die "lakeloader cdc failed in the growth phase"; }
+    helper batches --log "$WORK/growth-$target.log" >"$WORK/growth-$target.json"
+    done_batches=$(( done_batches + $(json "$WORK/growth-$target.json" r.batches) ))
+    say "growth: $(json "$WORK/growth-$target.json" r.batches) micro-batches in $(echo "$(now) - $t0" | bc | cut -c1-6)s (batch p50 $(json "$WORK/growth-$target.json" r.batch_seconds_p50)s, last $(json "$WORK/growth-$target.json" r.batch_seconds_last)s)"
+    measure "$target"
+  done
+  if [ "$BENCH_COMPACT" = 1 ]; then
+    say "compaction + snapshot expiry (pyiceberg) of items and _cdc_status"
+    "$PY" "$PYH" compact --uri "$CATALOG_URI" --namespace "$NAMESPACE" --table items >"$WORK/compact-items.json"
+    "$PY" "$PYH" compact --uri "$CATALOG_URI" --namespace "$NAMESPACE" --table _cdc_status >"$WORK/compact-status.json"
+    measure compacted
+    helper verify --config "$WORK/config" --namespace "$NAMESPACE" >"$WORK/verify-compacted.json" || { cat "$WORK/verify-compacted.json" >&2; die "Iceberg differs from PostgreSQL after the compaction"; }
+  fi
+fi
+
+# 7. Results.
+commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+[ -n "$(git status --porcelain -- lib jobs 2>/dev/null)" ] && commit="$commit+dirty"
+BENCH_COMPARE_CLI="$BENCH_COMPARE_CLI" BENCH_CLI="$BENCH_CLI" BENCH_ROWS="$BENCH_ROWS" BENCH_WORK="$WORK" BENCH_COMMIT="$commit" BENCH_LOAD_BASELINE="$load_baseline" BENCH_LOAD_APPLY="$load_apply" \
+BENCH_APPLY_RSS_KIB="$apply_rss_kib" BENCH_APPLY_CPU="$apply_user $apply_sys" BENCH_PUBLISH_SECONDS="$publish_seconds" \
+BENCH_TARGET_EPS=$TARGET_EPS BENCH_TARGET_RATIO=$TARGET_RATIO BENCH_TARGET_P95=$TARGET_P95 \
+  node --import tsx "$ROOT/bench/cdc/report.ts" >"$WORK/report.txt"
+cat "$WORK/report.txt"
+[ -n "$BENCH_RESULT" ] && cp "$WORK/result.json" "$BENCH_RESULT"
+met=$(json "$WORK/result.json" r.targets_met)
+if [ "$met" != true ] && [ "$BENCH_STRICT" = 1 ]; then exit 3; fi
+exit 0
