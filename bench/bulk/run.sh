@@ -13,6 +13,8 @@
 #   BENCH_RECORD=1                  0: do not append to docs/benchmarks.md
 #   BENCH_STRICT=0                  1: exit 3 when a target (ratio <= 2.0, peak RSS <= 1 GiB) is missed
 #   BENCH_KEEP_WORKDIR=0            1: keep the temp dir (config, loader log) for inspection
+#   BENCH_WAIT_IDLE=0               1: before each timed step, wait (up to 10 min) until the CPUs are >= 85 % idle
+#                                   over 3 s (a shared machine otherwise skews the timing)
 #   BENCH_CLI=dist/jobs/cli.js      the loader to run (e.g. another checkout's build, to compare)
 #   BENCH_STAGING_DIR=<temp dir>    --staging-dir (default: inside the temp dir, on the same disk as /tmp)
 set -euo pipefail
@@ -28,6 +30,7 @@ cd "$ROOT"
 : "${BENCH_STRICT:=0}"
 : "${BENCH_KEEP_WORKDIR:=0}"
 : "${BENCH_CLI:=dist/jobs/cli.js}"
+: "${BENCH_WAIT_IDLE:=0}"
 : "${LL_PG_PORT:=55432}"
 : "${LL_REST_PORT:=8181}"
 PG_USER=${LAKELOADER_PG_USER:-lakeloader}
@@ -49,6 +52,23 @@ say() { printf '\033[1;36m[bench]\033[0m %s\n' "$*" >&2; }
 die() { printf '\033[1;31m[bench] ERROR:\033[0m %s\n' "$*" >&2; exit 1; }
 now() { date +%s.%N; }
 psqlq() { psql -X -q -v ON_ERROR_STOP=1 "$@"; }
+# idle_pct: percentage of CPU time idle over the next 3 s, all CPUs
+idle_pct() {
+  local a b
+  a=($(head -1 /proc/stat)); sleep 3; b=($(head -1 /proc/stat))
+  local idle=$(( (b[4] + b[5]) - (a[4] + a[5]) )) total=0 i
+  for i in 1 2 3 4 5 6 7 8; do total=$(( total + b[i] - a[i] )); done
+  echo $(( total > 0 ? 100 * idle / total : 100 ))
+}
+wait_idle() {
+  [ "$BENCH_WAIT_IDLE" = 1 ] || return 0
+  local i p
+  for i in $(seq 1 200); do
+    p=$(idle_pct); [ "$p" -ge 85 ] && return 0
+    [ $((i % 10)) = 1 ] && say "waiting for an idle machine (CPUs ${p}% idle)"
+  done
+  say "the machine stayed busy: timing anyway"
+}
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/lakeloader-bench.XXXXXX")
 : "${BENCH_STAGING_DIR:=$WORK/staging}"
@@ -103,6 +123,7 @@ EOF
 # 4. The baseline: the source's own limit, COPY to /dev/null through psql. Fastest of BENCH_COPY_RUNS.
 copy_seconds=
 for i in $(seq 1 "$BENCH_COPY_RUNS"); do
+  wait_idle
   t0=$(now)
   psqlq -c "COPY bench.trips TO STDOUT" >/dev/null
   s=$(echo "$(now) - $t0" | bc)
@@ -119,6 +140,7 @@ for chunks in $BENCH_PARALLEL_TABLES; do
   "$PY" "$HELPERS" purge --uri "$CATALOG_URI" --namespace "$NAMESPACE"
   say "loader: bulk-load --source $SOURCE --no-resume --parallel-workers $BENCH_PARALLEL_WORKERS --parallel-tables $chunks"
   log="$WORK/loader-$chunks.log"
+  wait_idle
   load1=$(cut -d' ' -f1 /proc/loadavg)   # other work on the machine skews the timing: recorded with the result
   t0=$(now)
   set +e

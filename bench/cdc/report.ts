@@ -41,7 +41,7 @@ const growth = labels.map((label) => {
   const r = read(`read-${label}.json`);
   const items = read(`stats-items-${label}.json`);
   const status = read(`stats-status-${label}.json`);
-  const g = /^\d+$/.test(label) ? read(`growth-${label}.json`) : null;
+  const g = /^\d+$/.test(label) && label !== '0' ? read(`growth-${label}.json`) : null;
   return { label, read: r, items, status, growth: g };
 });
 
@@ -73,18 +73,24 @@ if (latency) {
 }
 if (growth.length > 0) {
   p();
-  p('read time (best of 3, fresh DuckDB connection) and what a reader opens, as micro-batches accumulate:');
-  p('| after | micro-batches (batch s) | items count(*) s | items point s | _cdc_status s | items snapshots / manifests / data files / delete files | _cdc_status snapshots / manifests / data / delete files | metadata.json items / status |');
+  p(`read time (best of 3, fresh DuckDB connection) and what a reader opens, after N more micro-batches of ${env('BENCH_GROWTH_EVENTS')} updates:`);
+  p('| after | apply s per micro-batch, last chunk (p50, last) | items count(*) s | items point s | _cdc_status s | items snapshots / manifests / data files / delete files | _cdc_status snapshots / manifests / data / delete files | metadata.json items / status |');
   p('|---|---|---|---|---|---|---|---|');
   for (const g of growth) {
-    const batches = g.growth ? `${g.growth.batches} (p50 ${fmt(g.growth.batch_seconds_p50)}, last ${fmt(g.growth.batch_seconds_last)})` : '';
+    const batches = g.growth ? `${fmt(g.growth.batch_seconds_p50)}, ${fmt(g.growth.batch_seconds_last)}` : '';
     const i = g.items;
     const s = g.status;
     p(`| ${g.label} | ${batches} | ${fmt(g.read.items_count.best, 3)} | ${fmt(g.read.items_point.best, 3)} | ${fmt(g.read.cdc_status.best, 3)} | ${i.snapshots} / ${i.manifests} / ${i.data_files} / ${i.delete_files} | ${s.snapshots} / ${s.manifests} / ${s.data_files} / ${s.delete_files} | ${mib(i.metadata_json_bytes)} / ${mib(s.metadata_json_bytes)} |`);
   }
+  const truncated = existsSync(path.join(work, 'growth-truncated')) ? readFileSync(path.join(work, 'growth-truncated'), 'utf8').trim().split(' ') : null;
+  if (truncated) p(`(growth stopped by BENCH_GROWTH_BUDGET=${env('BENCH_GROWTH_BUDGET')} s after ${truncated[0]} micro-batches of the ${truncated[1]} asked for)`);
   const compactItems = read('compact-items.json');
   const compactStatus = read('compact-status.json');
-  if (compactItems) p(`compaction (pyiceberg overwrite + expire_snapshots): items ${fmt(compactItems.rewrite_seconds)} s + ${fmt(compactItems.expire_seconds)} s, _cdc_status ${fmt(compactStatus.rewrite_seconds)} s + ${fmt(compactStatus.expire_seconds)} s`);
+  const after = read('growth-after-compaction.json');
+  if (compactItems) {
+    p(`compaction (pyiceberg, rebuild + swap, consumer stopped): items ${fmt(compactItems.read_seconds)} s read + ${fmt(compactItems.write_swap_seconds)} s write/swap, _cdc_status ${fmt(compactStatus.read_seconds)} + ${fmt(compactStatus.write_swap_seconds)} s`);
+  }
+  if (after) p(`after compaction    ${after.batches} more micro-batches: batch seconds p50 ${fmt(after.batch_seconds_p50)} (before compaction: ${fmt(growth[growth.length - 2]?.growth?.batch_seconds_p50)}); Iceberg = PostgreSQL: ${read('verify-compacted.json')?.ok ? 'ok' : 'FAILED'}`);
 }
 const met = Object.values(targets).every((t) => t !== false);
 p();

@@ -30,6 +30,9 @@
 #   BENCH_TRIGGER=5             --trigger-interval of the latency phase
 #   BENCH_GROWTH="100 1000"     cumulative micro-batch counts at which reads are timed ("" skips the phase)
 #   BENCH_GROWTH_EVENTS=20      events per micro-batch of the growth phase (UPDATEs, one message each)
+#   BENCH_GROWTH_BUDGET=480     seconds the growth phase may take (0 = no limit): each micro-batch costs more
+#                               than the one before (see the results), and 1,000 of them take well over 30
+#                               minutes on 2 cores; the phase stops between chunks of 100 when the budget is spent
 #   BENCH_COMPACT=1             0: no compaction at the end of the growth phase
 #   BENCH_KEEP=0                1: keep the Iceberg namespace, the work dir and the connector's topic
 #   BENCH_STRICT=0              1: exit 3 when a target is missed (>= 30,000 events/s, ratio <= 3, p95 <= 15 s)
@@ -50,6 +53,7 @@ cd "$ROOT"
 : "${BENCH_TRIGGER:=5}"
 : "${BENCH_GROWTH=100 1000}"
 : "${BENCH_GROWTH_EVENTS:=20}"
+: "${BENCH_GROWTH_BUDGET:=480}"
 : "${BENCH_COMPACT:=1}"
 : "${BENCH_KEEP:=0}"
 : "${BENCH_STRICT:=0}"
@@ -225,33 +229,56 @@ measure() {   # measure LABEL: read times + file counts of items and _cdc_status
   "$PY" "$PYH" stats --uri "$CATALOG_URI" --namespace "$NAMESPACE" --table _cdc_status >"$WORK/stats-status-$1.json"
   echo "$1" >>"$WORK/read-labels"
 }
+next_k=0
+growth_batches() {   # growth_batches N LABEL: N micro-batches of BENCH_GROWTH_EVENTS updates each; sets last_batches
+  local n=$1 label=$2 events before t0
+  events=$(( n * BENCH_GROWTH_EVENTS ))
+  before=$(helper topic-wait --topic "$TOPIC" --min 0 --stable 0 | node -e 'console.log(JSON.parse(require("fs").readFileSync(0, "utf8")).messages)')
+  # UPDATEs only (one message each) of distinct live rows, in one transaction
+  psqlq -c "UPDATE benchcdc.items SET qty = coalesce(qty, 0) + 1, status = 'growth' WHERE id IN (SELECT (k / 19) * 20 + k % 19 + 1 FROM generate_series($next_k, $(( next_k + events - 1 ))) k)" >/dev/null
+  next_k=$(( next_k + events ))
+  helper topic-wait --topic "$TOPIC" --min $(( before + events )) --stable 2 >/dev/null
+  t0=$(now)
+  lakeloader --log-format json cdc --source "$SOURCE" --batch-size "$BENCH_GROWTH_EVENTS" --exit-when-idle 2 --metrics-port 0 \
+    >"$WORK/growth-$label.txt" 2>"$WORK/growth-$label.log" || { tail -5 "$WORK/growth-$label.log" >&2; die "lakeloader cdc failed in the growth phase"; }
+  helper batches --log "$WORK/growth-$label.log" >"$WORK/growth-$label.json"
+  last_batches=$(json "$WORK/growth-$label.json" r.batches)
+  say "growth: $last_batches micro-batches in $(echo "$(now) - $t0" | bc | cut -c1-6)s (batch seconds p50 $(json "$WORK/growth-$label.json" r.batch_seconds_p50), first $(json "$WORK/growth-$label.json" r.batch_seconds_first), last $(json "$WORK/growth-$label.json" r.batch_seconds_last))"
+}
 if [ -n "$BENCH_GROWTH" ]; then
   measure start
   done_batches=0
-  next_id=0
+  growth_started=$(now)
+  out_of_time=0
+  measured_at=0
   for target in $BENCH_GROWTH; do
-    n=$(( target - done_batches ))
-    [ "$n" -gt 0 ] || continue
-    events=$(( n * BENCH_GROWTH_EVENTS ))
-    before=$(helper topic-wait --topic "$TOPIC" --min 0 --stable 0 | node -e 'console.log(JSON.parse(require("fs").readFileSync(0, "utf8")).messages)')
-    say "growth: $n micro-batches of $BENCH_GROWTH_EVENTS updates (to $target)"
-    # UPDATEs only (one message each) of distinct live rows, in one transaction
-    psqlq -c "UPDATE benchcdc.items SET qty = coalesce(qty, 0) + 1, status = 'growth' WHERE id IN (SELECT (k / 19) * 20 + k % 19 + 1 FROM generate_series($next_id, $(( next_id + events - 1 ))) k)" >/dev/null
-    next_id=$(( next_id + events ))
-    helper topic-wait --topic "$TOPIC" --min $(( before + events )) --stable 2 >/dev/null
-    t0=$(now)
-    lakeloader --log-format json cdc --source "$SOURCE" --batch-size "$BENCH_GROWTH_EVENTS" --exit-when-idle 2 --metrics-port 0 \
-      >"$WORK/growth-$target.txt" 2>"$WORK/growth-$target.log" || { tail -5 "$WORK/growth-$target.log" >&2; die "lakeloader cdc failed in the growth phase"; }
-    helper batches --log "$WORK/growth-$target.log" >"$WORK/growth-$target.json"
-    done_batches=$(( done_batches + $(json "$WORK/growth-$target.json" r.batches) ))
-    say "growth: $(json "$WORK/growth-$target.json" r.batches) micro-batches in $(echo "$(now) - $t0" | bc | cut -c1-6)s (batch p50 $(json "$WORK/growth-$target.json" r.batch_seconds_p50)s, last $(json "$WORK/growth-$target.json" r.batch_seconds_last)s)"
-    measure "$target"
+    # in chunks of at most 100 micro-batches, so that the time budget can stop the phase between chunks
+    while [ "$done_batches" -lt "$target" ]; do
+      if [ "$BENCH_GROWTH_BUDGET" != 0 ] && [ "$(echo "$(now) - $growth_started > $BENCH_GROWTH_BUDGET" | bc)" = 1 ]; then out_of_time=1; break; fi
+      n=$(( target - done_batches )); [ "$n" -gt 100 ] && n=100
+      say "growth: $n micro-batches of $BENCH_GROWTH_EVENTS updates ($done_batches done, to $target)"
+      growth_batches "$n" "chunk-$done_batches"
+      done_batches=$(( done_batches + last_batches ))
+      cp "$WORK/growth-chunk-$(( done_batches - last_batches )).json" "$WORK/growth-last.json"
+    done
+    if [ "$done_batches" != "$measured_at" ]; then
+      cp "$WORK/growth-last.json" "$WORK/growth-$done_batches.json"
+      measure "$done_batches"
+      measured_at=$done_batches
+    fi
+    if [ "$out_of_time" = 1 ]; then
+      say "growth: BENCH_GROWTH_BUDGET=${BENCH_GROWTH_BUDGET}s spent after $done_batches micro-batches (target $target): stopped there"
+      echo "$done_batches $target" >"$WORK/growth-truncated"
+      break
+    fi
   done
   if [ "$BENCH_COMPACT" = 1 ]; then
-    say "compaction + snapshot expiry (pyiceberg) of items and _cdc_status"
+    say "compaction (pyiceberg: rebuild and swap) of items and _cdc_status"
     "$PY" "$PYH" compact --uri "$CATALOG_URI" --namespace "$NAMESPACE" --table items >"$WORK/compact-items.json"
     "$PY" "$PYH" compact --uri "$CATALOG_URI" --namespace "$NAMESPACE" --table _cdc_status >"$WORK/compact-status.json"
     measure compacted
+    say "after compaction: 20 more micro-batches, then Iceberg = PostgreSQL"
+    growth_batches 20 after-compaction
     helper verify --config "$WORK/config" --namespace "$NAMESPACE" >"$WORK/verify-compacted.json" || { cat "$WORK/verify-compacted.json" >&2; die "Iceberg differs from PostgreSQL after the compaction"; }
   fi
 fi
@@ -259,7 +286,7 @@ fi
 # 7. Results.
 commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
 [ -n "$(git status --porcelain -- lib jobs 2>/dev/null)" ] && commit="$commit+dirty"
-BENCH_COMPARE_CLI="$BENCH_COMPARE_CLI" BENCH_CLI="$BENCH_CLI" BENCH_ROWS="$BENCH_ROWS" BENCH_WORK="$WORK" BENCH_COMMIT="$commit" BENCH_LOAD_BASELINE="$load_baseline" BENCH_LOAD_APPLY="$load_apply" \
+BENCH_GROWTH_EVENTS="$BENCH_GROWTH_EVENTS" BENCH_GROWTH_BUDGET="$BENCH_GROWTH_BUDGET" BENCH_COMPARE_CLI="$BENCH_COMPARE_CLI" BENCH_CLI="$BENCH_CLI" BENCH_ROWS="$BENCH_ROWS" BENCH_WORK="$WORK" BENCH_COMMIT="$commit" BENCH_LOAD_BASELINE="$load_baseline" BENCH_LOAD_APPLY="$load_apply" \
 BENCH_APPLY_RSS_KIB="$apply_rss_kib" BENCH_APPLY_CPU="$apply_user $apply_sys" BENCH_PUBLISH_SECONDS="$publish_seconds" \
 BENCH_TARGET_EPS=$TARGET_EPS BENCH_TARGET_RATIO=$TARGET_RATIO BENCH_TARGET_P95=$TARGET_P95 \
   node --import tsx "$ROOT/bench/cdc/report.ts" >"$WORK/report.txt"
