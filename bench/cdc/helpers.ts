@@ -234,7 +234,7 @@ async function latency(configDir: string, namespace: string, rate: number, secon
   }
   const writeSeconds = (Date.now() - t0) / 1000;
   writing = false;
-  log(`writer done: ${ticks * perTick} changes in ${writeSeconds.toFixed(1)}s; waiting for the last tick to become visible`);
+  log(`writer done: ${ticks * (upd + ins) + Math.max(0, ticks - 10) * del} changes in ${writeSeconds.toFixed(1)}s; waiting for the last tick to become visible`);
   await poller;
   await db.end();
   const lat: number[] = [];
@@ -247,8 +247,9 @@ async function latency(configDir: string, namespace: string, rate: number, secon
   lat.sort((a, b) => a - b);
   const pollsSorted = [...polls].sort((a, b) => a - b);
   out({
-    rate, ticks, changes: ticks * perTick, per_tick: { updates: upd, inserts: ins, deletes: del }, write_seconds: writeSeconds,
-    achieved_rate: Math.round((ticks * perTick) / writeSeconds), late_ticks: late, visible_ticks: lat.length, missing_ticks: missing,
+    // the first 10 ticks delete nothing (they delete what the tick 10 before inserted)
+    rate, ticks, changes: ticks * (upd + ins) + Math.max(0, ticks - 10) * del, per_tick: { updates: upd, inserts: ins, deletes: del }, write_seconds: writeSeconds,
+    achieved_rate: Math.round((ticks * (upd + ins) + Math.max(0, ticks - 10) * del) / writeSeconds), late_ticks: late, visible_ticks: lat.length, missing_ticks: missing,
     p50: percentile(lat, 0.5), p95: percentile(lat, 0.95), p99: percentile(lat, 0.99), max: lat[lat.length - 1] ?? null, min: lat[0] ?? null,
     poll_seconds: pollSeconds, polls: polls.length, poll_query_p50: percentile(pollsSorted, 0.5), poll_query_max: pollsSorted[pollsSorted.length - 1] ?? null,
     last_seq: base + ticks, next_first_id: firstId + ticks * ins,
