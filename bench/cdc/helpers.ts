@@ -8,7 +8,7 @@
  *                                                              (none: read only, to split fetching from parsing)
  *   topics-delete --prefix P                                   delete the topics whose names start with P (and the bench's groups)
  *   group-delete --group G                                     delete a consumer group (a rerun from the beginning needs it gone)
- *   latency     --config DIR --namespace NS [--rate R] [--seconds S] [--poll S] [--first-id N]
+ *   latency     --config DIR --namespace NS [--rows N] [--rate R] [--seconds S] [--poll S] [--first-id N]
  *                                                              steady writer in PostgreSQL + poller of Iceberg (commit → visible)
  *   readtime    --config DIR --namespace NS [--runs N]         time reads of items and _cdc_status (DuckDB)
  *   verify      --config DIR --namespace NS [--sample N]       Iceberg (DuckDB) == PostgreSQL: aggregates + sampled rows
@@ -141,7 +141,8 @@ async function topicsDelete(prefix: string): Promise<void> {
   const admin = kafka().admin();
   await admin.connect();
   try {
-    const topics = (await admin.listTopics()).filter((t) => t.startsWith(prefix));
+    // the connector's topics, and the heartbeat topic Debezium keeps next to them
+    const topics = (await admin.listTopics()).filter((t) => t.startsWith(prefix) || t.startsWith(`__debezium-heartbeat.${prefix}`));
     if (topics.length > 0) await admin.deleteTopics({ topics, timeout: 30_000 });
     const groups = (await admin.listGroups()).groups.map((g) => g.groupId).filter((g) => g.startsWith('lakeloader-bench-baseline-') || g.startsWith('lakeloader-cdc-bench_cdc'));
     if (groups.length > 0) await admin.deleteGroups(groups).catch(() => undefined);
@@ -175,13 +176,14 @@ function percentile(sorted: number[], p: number): number {
  * COMMIT returns. A poller asks Iceberg every `poll` seconds for max(seq): a tick is visible at the start
  * of the first poll that sees it (an upper bound: it became visible between that poll and the one before).
  */
-async function latency(configDir: string, namespace: string, rate: number, seconds: number, pollSeconds: number, firstId: number, drain: number): Promise<void> {
+async function latency(configDir: string, namespace: string, rows: number, rate: number, seconds: number, pollSeconds: number, firstId: number, drain: number): Promise<void> {
   const db = pgClient();
   await db.connect();
   const lakehouse = await openLakehouse(configDir);
   const items = iceRef(namespace, 'items');
   const base = Number((await db.query('SELECT coalesce(max(seq), 0) AS s FROM benchcdc.items')).rows[0].s);
-  const live = Number((await db.query("SELECT count(*) AS n FROM benchcdc.items WHERE id % 20 <> 0 AND id <= 1000000")).rows[0].n);
+  // rows never deleted (id % 20 <> 0) of the generated ones: k in [0, live) maps onto them
+  const live = Math.floor(rows / 20) * 19;
   const perTick = Math.round(rate / 10);
   const upd = Math.round(perTick * 0.7);
   const ins = Math.round(perTick * 0.2);
@@ -199,9 +201,9 @@ async function latency(configDir: string, namespace: string, rate: number, secon
     while (writing || Date.now() < drainUntil) {
       if (!writing && drainUntil === Infinity) drainUntil = Date.now() + drain * 1000;
       const t = Date.now();
-      const rows = await lakehouse.query(`SELECT max(seq) AS s FROM ${items} WHERE seq > ${maxVisible}`);
+      const seen = await lakehouse.query(`SELECT max(seq) AS s FROM ${items} WHERE seq > ${maxVisible}`);
       polls.push((Date.now() - t) / 1000);
-      const s = rows[0]?.s === null || rows[0]?.s === undefined ? null : Number(rows[0].s);
+      const s = seen[0]?.s === null || seen[0]?.s === undefined ? null : Number(seen[0].s);
       if (s !== null && s > maxVisible) {
         for (let i = maxVisible + 1; i <= s; i++) visibleAt.set(i, t);
         maxVisible = s;
@@ -351,7 +353,7 @@ async function main(): Promise<void> {
       prefix: { type: 'string' }, config: { type: 'string' }, namespace: { type: 'string' }, rate: { type: 'string', default: '2000' },
       seconds: { type: 'string', default: '60' }, poll: { type: 'string', default: '1' }, 'first-id': { type: 'string', default: '2000001' },
       drain: { type: 'string', default: '60' }, runs: { type: 'string', default: '3' }, sample: { type: 'string', default: '2000' },
-      log: { type: 'string' }, since: { type: 'string' }, group: { type: 'string' }, parse: { type: 'string', default: 'json' },
+      log: { type: 'string' }, since: { type: 'string' }, group: { type: 'string' }, rows: { type: 'string', default: '1000000' }, parse: { type: 'string', default: 'json' },
       'max-bytes-per-partition': { type: 'string', default: String(8 * 1024 * 1024) },
     },
   });
@@ -365,7 +367,7 @@ async function main(): Promise<void> {
     case 'baseline': return baseline(need('topic'), v.parse !== 'none', Number(v['max-bytes-per-partition']));
     case 'topics-delete': return topicsDelete(need('prefix'));
     case 'group-delete': return groupDelete(need('group'));
-    case 'latency': return latency(need('config'), need('namespace'), Number(v.rate), Number(v.seconds), Number(v.poll), Number(v['first-id']), Number(v.drain));
+    case 'latency': return latency(need('config'), need('namespace'), Number(v.rows), Number(v.rate), Number(v.seconds), Number(v.poll), Number(v['first-id']), Number(v.drain));
     case 'readtime': return readtime(need('config'), need('namespace'), Number(v.runs));
     case 'verify': return verify(need('config'), need('namespace'), Number(v.sample));
     case 'batches': return batches(need('log'), v.since);
