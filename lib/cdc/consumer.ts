@@ -176,7 +176,7 @@ export class CdcConsumer {
       while (!this.stopping) {
         await sleep(500);
         if (this.failure) await this.stop('failure');
-        else if (this.idleDone() && (await this.caughtUp(admin, topics))) await this.stop('idle');
+        else if (this.idleDone() && (await this.caughtUp(admin, groupId, topics))) await this.stop('idle');
         else if (Date.now() - topicsCheckedAt > 15_000) {
           topicsCheckedAt = Date.now();
           // kafkajs fixes a subscription at start: new tables' topics need a new session
@@ -258,14 +258,25 @@ export class CdcConsumer {
     return idle !== undefined && this.buffer.length === 0 && Date.now() - this.lastMessageAt >= idle * 1000;
   }
 
-  private async caughtUp(admin: ReturnType<ReturnType<typeof kafkaClient>['admin']>, topics: string[]): Promise<boolean> {
+  /**
+   * Caught up when every partition's position reaches its high watermark. The position is Iceberg's
+   * offset, or the group's committed one when that is further: a table reset by `bulk-load
+   * --no-resume` has no offsets in Iceberg while the group still resumes from its own.
+   */
+  private async caughtUp(admin: ReturnType<ReturnType<typeof kafkaClient>['admin']>, groupId: string, topics: string[]): Promise<boolean> {
     await this.flushing;
+    const committed = new Map<string, bigint>();
+    for (const { topic, partitions } of await admin.fetchOffsets({ groupId, topics })) {
+      for (const p of partitions) if (Number(p.offset) >= 0) committed.set(`${topic}/${p.partition}`, BigInt(p.offset));
+    }
     for (const topic of topics) {
       const table = this.tables.get(tableOfTopic(topic, this.prefix) ?? '');
       if (table && table.status.load_status === 'blocked_schema') continue;
       for (const p of await admin.fetchTopicOffsets(topic)) {
         const high = BigInt(p.high);
-        const at = table?.topic === topic ? table.offsets.get(p.partition) ?? 0n : 0n;
+        const inIceberg = table?.topic === topic ? table.offsets.get(p.partition) ?? 0n : 0n;
+        const inGroup = committed.get(`${topic}/${p.partition}`) ?? 0n;
+        const at = inIceberg > inGroup ? inIceberg : inGroup;
         this.metrics.lag.set({ topic, partition: String(p.partition) }, Number(high - at));
         if (high > at && high > BigInt(p.low)) return false;
       }
