@@ -50,7 +50,7 @@ const p = (s = '') => lines.push(s);
 p();
 p(`== bench-cdc: ${int(changes)} changes (70% update / 20% insert / 10% delete) on a ${int(Number(env('BENCH_ROWS')))}-row table ==`);
 p(`machine             ${cpus().length} cores (${cpus()[0]?.model ?? '?'}), ${Math.round(totalmem() / 2 ** 30)} GiB; commit ${env('BENCH_COMMIT')}`);
-p(`kafka               ${int(topic.messages)} messages (${int(baseline.change_events)} changes + ${int(baseline.tombstones)} tombstones), ${mib(baseline.bytes)} (${int(baseline.bytes / topic.messages)} B/message: JSON with schemas)`);
+p(`kafka               ${int(topic.messages)} messages (${int(baseline.change_events)} changes + ${int(baseline.tombstones)} tombstones), ${mib(baseline.bytes)} (${int(baseline.bytes / topic.messages)} B/message: JSON ${process.env.BENCH_SCHEMAS === 'true' ? 'with schemas' : 'without schemas'})`);
 p(`                    all published ${fmt(Number(env('BENCH_PUBLISH_SECONDS')), 1)} s after the first PostgreSQL commit (Debezium ${int(topic.messages / Number(env('BENCH_PUBLISH_SECONDS')))} msg/s)`);
 p(`baseline            ${fmt(baseline.seconds)} s  kafkajs read + JSON.parse of every message: ${int(baseline.change_events_per_second)} changes/s (${int(baseline.messages_per_second)} msg/s; load avg ${env('BENCH_LOAD_BASELINE')})`);
 p(`apply               ${fmt(applySeconds)} s  lakeloader cdc, process start → last micro-batch committed (${apply.batches} micro-batches; load avg ${env('BENCH_LOAD_APPLY')})`);

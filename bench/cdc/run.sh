@@ -22,6 +22,7 @@
 #   BENCH_CHANGES=500000        changes of step 2, in BENCH_TXNS transactions
 #   BENCH_TXNS=50
 #   BENCH_BATCH_SIZE=50000      cdc.batch_size of the apply and latency phases
+#   BENCH_SCHEMAS=false         kafka.schemas_enable: true = JSON messages with embedded schemas (~10x the bytes)
 #   BENCH_APPLY_RUNS=1          apply phase runs (Iceberg rolled back to the bulk load in between); fastest counts
 #   BENCH_COMPARE_CLI=          another build's CLI (e.g. /tmp/other/dist/jobs/cli.js) whose apply runs alternate
 #                               with BENCH_CLI's on the same events: the report shows both (A/B of a change)
@@ -47,6 +48,7 @@ cd "$ROOT"
 : "${BENCH_CHANGES:=500000}"
 : "${BENCH_TXNS:=50}"
 : "${BENCH_BATCH_SIZE:=50000}"
+: "${BENCH_SCHEMAS:=false}"
 : "${BENCH_APPLY_RUNS:=1}"
 : "${BENCH_LATENCY_SECONDS:=60}"
 : "${BENCH_LATENCY_RATE:=2000}"
@@ -146,7 +148,7 @@ sources:
     parallel_workers: 1
     parallel_tables: 2
     max_retries: 0
-    kafka: {cluster: local, topic_prefix: $PREFIX}
+    kafka: {cluster: local, topic_prefix: $PREFIX, schemas_enable: $BENCH_SCHEMAS}
     cdc: {batch_size: $BENCH_BATCH_SIZE, trigger_interval: $BENCH_TRIGGER, metrics_port: 0}
 EOF
 say "bulk load into $NAMESPACE"
@@ -287,7 +289,7 @@ fi
 # 7. Results.
 commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
 [ -n "$(git status --porcelain -- lib jobs 2>/dev/null)" ] && commit="$commit+dirty"
-BENCH_GROWTH_EVENTS="$BENCH_GROWTH_EVENTS" BENCH_GROWTH_BUDGET="$BENCH_GROWTH_BUDGET" BENCH_COMPARE_CLI="$BENCH_COMPARE_CLI" BENCH_CLI="$BENCH_CLI" BENCH_ROWS="$BENCH_ROWS" BENCH_WORK="$WORK" BENCH_COMMIT="$commit" BENCH_LOAD_BASELINE="$load_baseline" BENCH_LOAD_APPLY="$load_apply" \
+BENCH_SCHEMAS="$BENCH_SCHEMAS" BENCH_GROWTH_EVENTS="$BENCH_GROWTH_EVENTS" BENCH_GROWTH_BUDGET="$BENCH_GROWTH_BUDGET" BENCH_COMPARE_CLI="$BENCH_COMPARE_CLI" BENCH_CLI="$BENCH_CLI" BENCH_ROWS="$BENCH_ROWS" BENCH_WORK="$WORK" BENCH_COMMIT="$commit" BENCH_LOAD_BASELINE="$load_baseline" BENCH_LOAD_APPLY="$load_apply" \
 BENCH_APPLY_RSS_KIB="$apply_rss_kib" BENCH_APPLY_CPU="$apply_user $apply_sys" BENCH_PUBLISH_SECONDS="$publish_seconds" \
 BENCH_TARGET_EPS=$TARGET_EPS BENCH_TARGET_RATIO=$TARGET_RATIO BENCH_TARGET_P95=$TARGET_P95 \
   node --import tsx "$ROOT/bench/cdc/report.ts" >"$WORK/report.txt"

@@ -49,8 +49,8 @@ export function debeziumConnectorConfig(
       'column.propagate.source.type': '.*',
       'key.converter': 'org.apache.kafka.connect.json.JsonConverter',
       'value.converter': 'org.apache.kafka.connect.json.JsonConverter',
-      'key.converter.schemas.enable': 'true',
-      'value.converter.schemas.enable': 'true',
+      'key.converter.schemas.enable': String(source.kafka?.schemas_enable ?? true),
+      'value.converter.schemas.enable': String(source.kafka?.schemas_enable ?? true),
     },
   };
 }

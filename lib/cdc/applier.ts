@@ -50,6 +50,21 @@ export interface BatchResult {
   /** Changes written per source table. */
   applied: Map<string, number>;
   deadLetters: DeadLetter[];
+  /** Seconds spent per phase (stage, check, delete, insert, status, commit): where a batch's time goes. */
+  phases: Record<string, number>;
+}
+
+/** Accumulates wall time per named phase. */
+class PhaseTimer {
+  readonly seconds: Record<string, number> = {};
+  async time<T>(phase: string, fn: () => Promise<T>): Promise<T> {
+    const started = process.hrtime.bigint();
+    try {
+      return await fn();
+    } finally {
+      this.seconds[phase] = (this.seconds[phase] ?? 0) + Number(process.hrtime.bigint() - started) / 1e9;
+    }
+  }
 }
 
 let stageCounter = 0;
@@ -81,12 +96,12 @@ function deadLetter(change: PendingChange, table: string, error: string): DeadLe
 
 interface PreparedTable { target: TableTarget; statements: (tx: LakehouseTx) => Promise<number>; staged: string[] }
 
-async function prepareKeyed(lakehouse: Lakehouse, namespace: string, t: TableTarget, deadLetters: DeadLetter[]): Promise<PreparedTable> {
+async function prepareKeyed(lakehouse: Lakehouse, namespace: string, t: TableTarget, deadLetters: DeadLetter[], timer: PhaseTimer): Promise<PreparedTable> {
   const batch = reduceKeyed(t.changes, t.keyColumns);
   const names = t.columns.map((c) => c.name);
   const rowsName = `cdc_rows_${++stageCounter}`;
-  const rowsRef = await lakehouse.stageTextRows(rowsName, names.length, batch.upserts.map((ch) => names.map((n) => ch.after?.[n] ?? null)));
-  const bad = await invalidRows(lakehouse, rowsRef, t.columns);
+  const rowsRef = await timer.time('stage', () => lakehouse.stageTextRows(rowsName, names.length, batch.upserts.map((ch) => names.map((n) => ch.after?.[n] ?? null))));
+  const bad = await timer.time('check', () => invalidRows(lakehouse, rowsRef, t.columns));
   const keep = new Set<string>();
   let upserts = batch.upserts.length;
   if (bad.size > 0) {
@@ -98,7 +113,7 @@ async function prepareKeyed(lakehouse: Lakehouse, namespace: string, t: TableTar
   }
   const keys = batch.deleteKeys.filter((k) => !keep.has(JSON.stringify(t.keyColumns.map((c) => k[c]))));
   const keysName = `cdc_keys_${++stageCounter}`;
-  const keysRef = await lakehouse.stageTextRows(keysName, t.keyColumns.length, keys.map((k) => t.keyColumns.map((c) => k[c] ?? null)));
+  const keysRef = await timer.time('stage', () => lakehouse.stageTextRows(keysName, t.keyColumns.length, keys.map((k) => t.keyColumns.map((c) => k[c] ?? null))));
   const typeOf = new Map(t.columns.map((c) => [c.name, c.type]));
   const target = lakehouse.ref(namespace, t.icebergTable);
   const keyList = t.keyColumns.map(quoteIdent).join(', ');
@@ -129,17 +144,17 @@ async function prepareKeyed(lakehouse: Lakehouse, namespace: string, t: TableTar
     target: t,
     staged,
     statements: async (tx) => {
-      if (batch.truncate) await tx.run(`DELETE FROM ${target}`);
+      if (batch.truncate) await timer.time('delete', () => tx.run(`DELETE FROM ${target}`));
       else if (keys.length > 0) {
-        await tx.run(`DELETE FROM ${target} WHERE (${keyList}) IN (SELECT ${keyConv} FROM ${keysRef})`);
+        await timer.time('delete', () => tx.run(`DELETE FROM ${target} WHERE (${keyList}) IN (SELECT ${keyConv} FROM ${keysRef})`));
       }
-      if (upserts > 0) await tx.run(`INSERT INTO ${target} (${names.map(quoteIdent).join(', ')}) ${insertSelect}`);
+      if (upserts > 0) await timer.time('insert', () => tx.run(`INSERT INTO ${target} (${names.map(quoteIdent).join(', ')}) ${insertSelect}`));
       return t.changes.length;
     },
   };
 }
 
-async function prepareChangelog(lakehouse: Lakehouse, namespace: string, t: TableTarget, deadLetters: DeadLetter[]): Promise<PreparedTable> {
+async function prepareChangelog(lakehouse: Lakehouse, namespace: string, t: TableTarget, deadLetters: DeadLetter[], timer: PhaseTimer): Promise<PreparedTable> {
   const data = t.columns.filter((c) => !CHANGELOG_COLUMNS.some((m) => m.name === c.name));
   const all = [...data, ...CHANGELOG_COLUMNS];
   const rows = t.changes.map((ch) => {
@@ -147,8 +162,8 @@ async function prepareChangelog(lakehouse: Lakehouse, namespace: string, t: Tabl
     return [...data.map((c) => image[c.name] ?? null), ch.op, ch.lsn.toString(), new Date(ch.tsMs).toISOString()];
   });
   const name = `cdc_log_${++stageCounter}`;
-  const ref = await lakehouse.stageTextRows(name, all.length, rows);
-  const bad = await invalidRows(lakehouse, ref, data);
+  const ref = await timer.time('stage', () => lakehouse.stageTextRows(name, all.length, rows));
+  const bad = await timer.time('check', () => invalidRows(lakehouse, ref, data));
   for (const [index, reason] of bad) deadLetters.push(deadLetter(t.changes[index]!, t.sourceTable, reason));
   if (bad.size > 0) await lakehouse.run(`DELETE FROM ${ref} WHERE row_index IN (${[...bad.keys()].join(', ')})`);
   const target = lakehouse.ref(namespace, t.icebergTable);
@@ -157,7 +172,7 @@ async function prepareChangelog(lakehouse: Lakehouse, namespace: string, t: Tabl
     target: t,
     staged: [name],
     statements: async (tx) => {
-      if (rows.length > bad.size) await tx.run(`INSERT INTO ${target} (${all.map((c) => quoteIdent(c.name)).join(', ')}) SELECT ${conv} FROM ${ref}`);
+      if (rows.length > bad.size) await timer.time('insert', () => tx.run(`INSERT INTO ${target} (${all.map((c) => quoteIdent(c.name)).join(', ')}) SELECT ${conv} FROM ${ref}`));
       return t.changes.length;
     },
   };
@@ -173,21 +188,29 @@ export async function applyMicroBatch(
 ): Promise<BatchResult> {
   const deadLetters = [...deadLettersIn];
   const prepared: PreparedTable[] = [];
+  const timer = new PhaseTimer();
   try {
     for (const t of targets) {
       if (t.changes.length === 0) continue;
-      prepared.push(t.mode === 'keyed' ? await prepareKeyed(lakehouse, namespace, t, deadLetters) : await prepareChangelog(lakehouse, namespace, t, deadLetters));
+      prepared.push(t.mode === 'keyed' ? await prepareKeyed(lakehouse, namespace, t, deadLetters, timer) : await prepareChangelog(lakehouse, namespace, t, deadLetters, timer));
     }
     const applied = new Map<string, number>();
-    await lakehouse.transaction(async (tx) => {
+    let statements = 0;
+    await timer.time('transaction', () => lakehouse.transaction(async (tx) => {
       for (const p of prepared) applied.set(p.target.sourceTable, await p.statements(tx));
-      for (const row of statusRows(applied)) await status.upsert(row, tx);
-      if (deadLetters.length > 0) {
-        const rows = deadLetters.map((d) => [new Date().toISOString(), d.table_name, d.topic, d.partition, d.offset, d.key, d.value, d.error]);
-        for (const sql of appendStatements(tx.ref(namespace, DEAD_LETTERS_TABLE), DEAD_LETTER_COLUMNS, rows)) await tx.run(sql);
-      }
-    });
-    return { applied, deadLetters };
+      await timer.time('status', async () => {
+        for (const row of statusRows(applied)) await status.upsert(row, tx);
+        if (deadLetters.length > 0) {
+          const rows = deadLetters.map((d) => [new Date().toISOString(), d.table_name, d.topic, d.partition, d.offset, d.key, d.value, d.error]);
+          for (const sql of appendStatements(tx.ref(namespace, DEAD_LETTERS_TABLE), DEAD_LETTER_COLUMNS, rows)) await tx.run(sql);
+        }
+      });
+      statements = ['delete', 'insert', 'status'].reduce((sum, p) => sum + (timer.seconds[p] ?? 0), 0);
+    }));
+    // DuckDB writes data and delete files and calls the catalog at COMMIT
+    const { transaction = 0, ...phases } = timer.seconds;
+    phases.commit = transaction - statements;
+    return { applied, deadLetters, phases };
   } finally {
     for (const p of prepared) for (const s of p.staged) await lakehouse.dropStaged(s).catch(() => undefined);
   }

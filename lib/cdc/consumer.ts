@@ -22,9 +22,10 @@ import { DEAD_LETTER_COLUMNS, DEAD_LETTERS_TABLE, type DeadLetter } from '../sta
 import { SchemaChangeStore } from '../state/schema-changes.js';
 import { applyMicroBatch, CHANGELOG_COLUMNS, type PendingChange, type TableTarget } from './applier.js';
 import { debeziumConnectorConfig } from '../bulk/debezium-config.js';
-import { DecodeError, decodeChangeEvent, debeziumEncoding, type DebeziumEncoding } from './debezium.js';
+import { DecodeError, decodeChangeEvent, debeziumEncoding, type DebeziumEncoding, type DecodedEvent } from './debezium.js';
 import { CdcMetrics } from './metrics.js';
 import { SchemaEvolver } from './schema-evolver.js';
+import { SourceColumns } from './source-columns.js';
 import { formatOffsets, tableOfTopic, tableStateFromStatus, type TableState } from './table-state.js';
 
 export interface CdcOptions {
@@ -48,8 +49,12 @@ export interface CdcSummary {
 }
 
 interface Buffered { topic: string; partition: number; message: KafkaMessage }
+type DecodeResult = { event: DecodedEvent } | { error: string };
+interface DecodedBatch { events: Buffered[]; results: DecodeResult[]; seconds: number }
 
 const USABLE = new Set(['completed', 'cdc_only']);
+/** Events decoded between two yields to the event loop (~10 ms of work). */
+const DECODE_SLICE = 1000;
 
 export class CdcConsumer {
   private readonly log;
@@ -68,6 +73,8 @@ export class CdcConsumer {
   private status!: CdcStatusStore;
   private evolver!: SchemaEvolver;
   private consumer?: Consumer;
+  /** Column types from PostgreSQL for events without schemas. */
+  private readonly sourceColumns: SourceColumns;
   /** How the connector we generate encodes values (decimal/binary/interval modes). */
   private readonly encoding: DebeziumEncoding;
 
@@ -80,6 +87,7 @@ export class CdcConsumer {
     this.prefix = source.kafka.topic_prefix;
     this.log = logger.child({ job: 'cdc', source: options.source });
     this.encoding = debeziumEncoding(connectorSettings(config, options.source, source));
+    this.sourceColumns = new SourceColumns(source, this.log);
   }
 
   private get batchSize(): number {
@@ -126,6 +134,7 @@ export class CdcConsumer {
       this.options.signal?.removeEventListener('abort', onAbort);
       await this.consumer?.disconnect().catch(() => undefined);
       await admin.disconnect().catch(() => undefined);
+      await this.sourceColumns.close();
       await this.metrics.close();
     }
   }
@@ -206,8 +215,8 @@ export class CdcConsumer {
       }
       resolveOffset(message.offset);
       if (this.buffer.length >= this.batchSize) {
-        // pipelined: one micro-batch applies while the next one is fetched and fills; never more
-        if (this.inFlight > 0) await this.flushing;
+        // pipelined: one micro-batch applies while the next is fetched and decoded; never more than two
+        while (this.inFlight.length >= 2) await this.inFlight[0];
         void this.flushNow();
         await heartbeat();
       }
@@ -216,7 +225,7 @@ export class CdcConsumer {
 
   private flushIfDue(): void {
     const age = this.bufferAge();
-    if (this.inFlight > 0) return; // the buffer keeps filling while a micro-batch applies: it goes next, whole
+    if (this.inFlight.length > 0) return; // the buffer keeps filling while a micro-batch applies: it goes next, whole
     const interval = (this.options.triggerInterval ?? this.source.cdc.trigger_interval) * 1000;
     if (this.buffer.length > 0 && Date.now() - this.lastMessageAt >= Math.min(interval, 500)) void this.flushNow();
     else if (this.buffer.length > 0 && age >= interval) void this.flushNow();
@@ -229,28 +238,54 @@ export class CdcConsumer {
     return this.firstBufferedAt ? Date.now() - this.firstBufferedAt : 0;
   }
 
-  private inFlight = 0;
+  /** Micro-batches cut and not yet committed, oldest first. */
+  private readonly inFlight: Promise<void>[] = [];
 
-  /** Serialised: one micro-batch at a time, in arrival order. The buffer is taken now, applied when its turn comes. */
+  /**
+   * Cuts a micro-batch from the buffer. Decoding starts now (while the previous batch is still being
+   * written by DuckDB's threads); applying is serialised, in arrival order.
+   */
   flushNow(): Promise<void> {
     if (this.buffer.length > 0 && !this.failure) {
       const events = this.buffer;
       this.buffer = [];
       this.firstBufferedAt = 0;
-      this.inFlight++;
-      this.flushing = this.flushing.then(async () => {
+      const decoded = this.decodeEvents(events);
+      decoded.catch(() => undefined); // its failure surfaces where it is awaited, below
+      const done = this.flushing.then(async () => {
         try {
-          if (!this.failure) await this.applyEvents(events);
+          if (!this.failure) await this.applyEvents(await decoded);
         } catch (err) {
           this.failure = err instanceof Error ? err : new Error(String(err));
           this.log.error(`micro-batch failed: ${errorMessage(err)}`);
           this.metrics.ready = false;
         } finally {
-          this.inFlight--;
+          this.inFlight.shift();
         }
       });
+      this.inFlight.push(done);
+      this.flushing = done;
     }
     return this.flushing;
+  }
+
+  /** Decodes a micro-batch's messages; events without schemas get their column types from PostgreSQL first. */
+  private async decodeEvents(events: Buffered[]): Promise<DecodedBatch> {
+    const started = process.hrtime.bigint();
+    await this.sourceColumns.refresh(tablesWithoutSchemas(events, this.prefix));
+    const results: DecodeResult[] = [];
+    for (const [index, { topic, partition, message }] of events.entries()) {
+      // yield now and then: the previous batch's DuckDB statements continue on this thread between slices
+      if (index % DECODE_SLICE === DECODE_SLICE - 1) await new Promise((r) => setImmediate(r));
+      const tableName = tableOfTopic(topic, this.prefix);
+      try {
+        const knownColumns = tableName ? this.sourceColumns.columns(tableName) : undefined;
+        results.push({ event: decodeChangeEvent(message.key, message.value, { topic, partition, offset: message.offset }, { encoding: this.encoding, ...(knownColumns ? { knownColumns } : {}) }) });
+      } catch (err) {
+        results.push({ error: err instanceof DecodeError ? err.message : `cannot decode: ${errorMessage(err)}` });
+      }
+    }
+    return { events, results, seconds: Number(process.hrtime.bigint() - started) / 1e9 };
   }
 
   private idleDone(): boolean {
@@ -291,8 +326,8 @@ export class CdcConsumer {
     await this.flushNow();
   }
 
-  /** Decode, filter, evolve schemas, apply and commit one micro-batch. */
-  private async applyEvents(events: Buffered[]): Promise<void> {
+  /** Filter, evolve schemas, apply and commit one decoded micro-batch. */
+  private async applyEvents({ events, results, seconds: decodeSeconds }: DecodedBatch): Promise<void> {
     const started = process.hrtime.bigint();
     const byTable = new Map<string, PendingChange[]>();
     const deadLetters: DeadLetter[] = [];
@@ -300,7 +335,7 @@ export class CdcConsumer {
     const blockedTopics = new Set<string>();
     let skipped = 0;
 
-    for (const { topic, partition, message } of events) {
+    for (const [index, { topic, partition, message }] of events.entries()) {
       const tableName = tableOfTopic(topic, this.prefix);
       const mark = (lsn: bigint | null, tsMs: number) => {
         const t = touched.get(tableName ?? topic) ?? { topic, offsets: new Map(), lsn: null, tsMs: 0, skipped: 0 };
@@ -315,16 +350,14 @@ export class CdcConsumer {
         blockedTopics.add(topic);
         continue;
       }
-      let decoded;
-      try {
-        decoded = decodeChangeEvent(message.key, message.value, { topic, partition, offset: message.offset }, { encoding: this.encoding });
-      } catch (err) {
-        const reason = err instanceof DecodeError ? err.message : `cannot decode: ${errorMessage(err)}`;
-        deadLetters.push({ table_name: tableName, topic, partition, offset: message.offset, key: message.key, value: message.value, error: reason });
+      const result = results[index]!;
+      if ('error' in result) {
+        deadLetters.push({ table_name: tableName, topic, partition, offset: message.offset, key: message.key, value: message.value, error: result.error });
         this.metrics.deadLettered.inc({ table: tableName ?? topic });
         mark(null, 0);
         continue;
       }
+      const decoded = result.event;
       this.summary.consumed++;
       if (decoded.kind === 'tombstone') {
         this.metrics.skipped.inc({ table: tableName ?? topic, reason: 'tombstone' });
@@ -392,6 +425,7 @@ export class CdcConsumer {
       }];
     });
 
+    const prepareSeconds = Number(process.hrtime.bigint() - started) / 1e9;
     let rows: CdcStatusRow[] = [];
     const result = await pRetry(() => applyMicroBatch(this.lakehouse, this.namespace, this.status, targets, (applied) => (rows = nextStatus(applied)), deadLetters), {
       retries: 8, factor: 2, minTimeout: 500, maxTimeout: 30_000, randomize: true,
@@ -425,7 +459,8 @@ export class CdcConsumer {
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     this.metrics.batchSeconds.observe(seconds);
     this.metrics.batchEvents.observe(events.length);
-    this.log.info('micro-batch committed', { events: events.length, applied, skipped, dead_letters: result.deadLetters.length, tables: targets.length, seconds: Number(seconds.toFixed(3)) });
+    const phases = Object.fromEntries(Object.entries({ decode: decodeSeconds, prepare: prepareSeconds, ...result.phases }).map(([k, v]) => [k, Number(v.toFixed(3))]));
+    this.log.info('micro-batch committed', { events: events.length, applied, skipped, dead_letters: result.deadLetters.length, tables: targets.length, seconds: Number(seconds.toFixed(3)), phases });
 
     const ratio = this.source.cdc.max_dead_letter_ratio;
     const total = this.summary.consumed + this.summary.deadLetters;
@@ -433,6 +468,20 @@ export class CdcConsumer {
       throw new JobError(`dead letters are ${(100 * this.summary.deadLetters / total).toFixed(1)}% of consumed events, above max_dead_letter_ratio ${ratio} (sources.yaml:sources.${this.options.source}.cdc.max_dead_letter_ratio); inspect ${this.namespace}._dead_letters`);
     }
   }
+}
+
+const WITH_SCHEMA = Buffer.from('{"schema"');
+
+/** Tables of the messages that carry no schema (JsonConverter schemas.enable=false): they need the catalog's column types. */
+function tablesWithoutSchemas(events: Buffered[], prefix: string): string[] {
+  const tables = new Set<string>();
+  for (const { topic, message } of events) {
+    const value = message.value;
+    if (!value || value.length === 0 || value.subarray(0, WITH_SCHEMA.length).equals(WITH_SCHEMA)) continue;
+    const table = tableOfTopic(topic, prefix);
+    if (table) tables.add(table);
+  }
+  return [...tables];
 }
 
 /** The connector's settings as deployed from config/debezium_<source>.json (or as bulk-load would generate them). */

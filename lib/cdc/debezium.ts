@@ -182,7 +182,8 @@ export interface DecodedMessage {
  * value conversion below accepts those as well as the JSON forms.
  */
 export interface MessageDecoder {
-  decode(bytes: Buffer, meta: DecodeMeta): DecodedMessage;
+  /** `exact`: numbers must keep all their digits (see parseTypedPayload). */
+  decode(bytes: Buffer, meta: DecodeMeta, exact?: boolean): DecodedMessage;
 }
 
 export type KnownColumn = DebeziumColumn | PgColumn | ColumnMapping;
@@ -216,17 +217,26 @@ export interface DecodeOptions {
  */
 export function decodeChangeEvent(key: Buffer | null, value: Buffer | null, meta: DecodeMeta, options: DecodeOptions = {}): DecodedEvent {
   try {
-    const encoding = mergedEncoding(options.encoding);
-    const keyMessage = key && key.length > 0 ? (options.keyDecoder ?? jsonConverter).decode(key, meta) : null;
-    if (value === null || value.length === 0) {
-      return { kind: 'tombstone', key: keyMessage ? decodeKeyRow(keyMessage, undefined, options, encoding) : null };
+    try {
+      return decodeOnce(key, value, meta, options, false);
+    } catch (err) {
+      if (err instanceof ImpreciseNumber) return decodeOnce(key, value, meta, options, true);
+      throw err;
     }
-    const message = (options.valueDecoder ?? jsonConverter).decode(value, meta);
-    return changeEvent(message, keyMessage, options, encoding);
   } catch (err) {
     if (err instanceof DecodeError) throw err;
     throw new DecodeError(meta, errorMessage(err), { cause: err });
   }
+}
+
+function decodeOnce(key: Buffer | null, value: Buffer | null, meta: DecodeMeta, options: DecodeOptions, exact: boolean): DecodedEvent {
+  const encoding = mergedEncoding(options.encoding);
+  const keyMessage = key && key.length > 0 ? (options.keyDecoder ?? jsonConverter).decode(key, meta, exact) : null;
+  if (value === null || value.length === 0) {
+    return { kind: 'tombstone', key: keyMessage ? decodeKeyRow(keyMessage, undefined, options, encoding) : null };
+  }
+  const message = (options.valueDecoder ?? jsonConverter).decode(value, meta, exact);
+  return changeEvent(message, keyMessage, options, encoding);
 }
 
 const mergedEncodings = new WeakMap<Partial<DebeziumEncoding>, DebeziumEncoding>();
@@ -293,8 +303,6 @@ interface CompiledColumn {
 interface CompiledTable {
   columns: DebeziumColumn[];
   byName: Map<string, CompiledColumn>;
-  /** False without schemas: columns absent from knownColumns are typed from their values. */
-  complete: boolean;
   encoding: DebeziumEncoding;
   hints: ReadonlyMap<string, KnownColumn>;
 }
@@ -314,16 +322,16 @@ function compiledTable(schema: ConnectSchema | null, envelope: Record<string, un
   const rowSchema = (schema.fields ?? []).find((f) => (f.field === 'after' || f.field === 'before') && f.type === 'struct');
   if (!rowSchema) throw new Error(`the event schema ${schema.name ?? ''} has no before/after struct: not a Debezium envelope`);
   const columns = (rowSchema.fields ?? []).map(columnFromField);
-  const table = compileColumns(columns, true, encoding, hints);
+  const table = compileColumns(columns, encoding, hints);
   if (!perSchema) compiledBySchema.set(schema, (perSchema = new Map()));
   perSchema.set(cacheKey, table);
   return table;
 }
 
-function compileColumns(columns: DebeziumColumn[], complete: boolean, encoding: DebeziumEncoding, hints: ReadonlyMap<string, KnownColumn>): CompiledTable {
+function compileColumns(columns: DebeziumColumn[], encoding: DebeziumEncoding, hints: ReadonlyMap<string, KnownColumn>): CompiledTable {
   const byName = new Map<string, CompiledColumn>();
   for (const column of columns) byName.set(column.name, compileColumn(column, encoding, hints.get(column.name)));
-  return { columns, byName, complete, encoding, hints };
+  return { columns, byName, encoding, hints };
 }
 
 function compileColumn(column: DebeziumColumn, encoding: DebeziumEncoding, hint?: KnownColumn): CompiledColumn {
@@ -349,23 +357,54 @@ function knownColumnMap(known: DecodeOptions['knownColumns']): ReadonlyMap<strin
 }
 const EMPTY_HINTS: ReadonlyMap<string, KnownColumn> = new Map();
 
-/** Without schemas: columns come from knownColumns, then from the payload's own field names. */
+const schemalessBy = new WeakMap<ReadonlyMap<string, KnownColumn>, Map<string, CompiledTable>>();
+
+/**
+ * Without schemas: the columns are the payload's fields, in order, typed by knownColumns (else from
+ * their JSON values, best effort). Only the fields an event carries are its columns, so a column
+ * dropped from the source disappears from the events that follow the drop, as with schemas. Compiled
+ * once per knownColumns map and field list when every field is known or typed by a non-null value.
+ */
 function schemalessTable(envelope: Record<string, unknown>, hints: ReadonlyMap<string, KnownColumn>, encoding: DebeziumEncoding): CompiledTable {
-  const columns: DebeziumColumn[] = [];
-  const seen = new Set<string>();
-  for (const [name, known] of hints) {
-    columns.push(isDebeziumColumn(known) ? known : debeziumColumnFromPg(asPgColumn(name, known), encoding));
-    seen.add(name);
+  const after = envelope.after && typeof envelope.after === 'object' ? envelope.after as Record<string, unknown> : null;
+  const before = envelope.before && typeof envelope.before === 'object' ? envelope.before as Record<string, unknown> : null;
+  const names = after ? Object.keys(after) : [];
+  if (before) for (const name of Object.keys(before)) if (!after || !(name in after)) names.push(name);
+  const last = lastSchemaless.get(hints);
+  if (last && last.encoding === encoding && sameNames(last.names, names)) return last.table;
+  let encodingKey = encodingKeys.get(encoding);
+  if (encodingKey === undefined) encodingKeys.set(encoding, (encodingKey = JSON.stringify(encoding)));
+  const cacheKey = `${encodingKey}\u0000${names.join('\u0000')}`;
+  let perHints = schemalessBy.get(hints);
+  const cached = perHints?.get(cacheKey);
+  if (cached) {
+    lastSchemaless.set(hints, { encoding, names, table: cached });
+    return cached;
   }
-  for (const image of [envelope.after, envelope.before]) {
-    if (!image || typeof image !== 'object') continue;
-    for (const [name, value] of Object.entries(image as Record<string, unknown>)) {
-      if (seen.has(name)) continue;
-      seen.add(name);
-      columns.push(inferredColumn(name, value));
-    }
+  let cacheable = true;
+  const columns = names.map((name) => {
+    const known = hints.get(name);
+    if (known) return isDebeziumColumn(known) ? known : debeziumColumnFromPg(asPgColumn(name, known), encoding);
+    const value = after?.[name] ?? before?.[name] ?? null;
+    if (value === null) cacheable = false;
+    return inferredColumn(name, value);
+  });
+  const table = compileColumns(columns, encoding, hints);
+  if (cacheable) {
+    if (!perHints) schemalessBy.set(hints, (perHints = new Map()));
+    perHints.set(cacheKey, table);
+    lastSchemaless.set(hints, { encoding, names, table });
   }
-  return compileColumns(columns, false, encoding, hints);
+  return table;
+}
+
+/** Most events of a table carry the same fields as the one before: compared before any key is built. */
+const lastSchemaless = new WeakMap<ReadonlyMap<string, KnownColumn>, { encoding: DebeziumEncoding; names: string[]; table: CompiledTable }>();
+
+function sameNames(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 function isDebeziumColumn(c: KnownColumn): c is DebeziumColumn {
@@ -383,6 +422,7 @@ function asPgColumn(name: string, c: PgColumn | ColumnMapping): PgColumn {
 function inferredColumn(name: string, value: unknown): DebeziumColumn {
   const base = { name, optional: true, parameters: {} };
   if (value instanceof JsonNumber) return { ...base, debeziumType: /^-?\d+$/.test(value.text) ? 'int64' : 'float64' };
+  if (typeof value === 'number') return { ...base, debeziumType: Number.isInteger(value) ? 'int64' : 'float64' };
   if (typeof value === 'boolean') return { ...base, debeziumType: 'boolean' };
   if (Array.isArray(value)) {
     const first = value.find((v) => v !== null);
@@ -404,12 +444,8 @@ function convertRow(image: unknown, table: CompiledTable, which: string): { row:
   const row: Row = {};
   const unavailable: string[] = [];
   for (const [name, value] of Object.entries(values)) {
-    let compiled = table.byName.get(name);
-    if (!compiled) {
-      if (table.complete) throw new Error(`payload.${which} has a field ${name} that its schema does not declare`);
-      compiled = compileColumn(inferredColumn(name, value), table.encoding, table.hints.get(name));
-      table.byName.set(name, compiled);
-    }
+    const compiled = table.byName.get(name);
+    if (!compiled) throw new Error(`payload.${which} has a field ${name} that its schema does not declare`);
     if (value === null || value === undefined) {
       row[name] = null;
     } else if (compiled.isUnavailable(value)) {
@@ -425,6 +461,7 @@ function convertValue(compiled: CompiledColumn, value: unknown, which: string): 
   try {
     return compiled.convert(value);
   } catch (err) {
+    if (err instanceof ImpreciseNumber) throw err;
     const c = compiled.column;
     const type = c.parameters[SOURCE_TYPE] ?? c.logicalName ?? c.debeziumType;
     throw new Error(`${which}.${c.name} (${type}): ${errorMessage(err)}; value ${JSON.stringify(printable(value)).slice(0, 120)}`, { cause: err });
@@ -1455,7 +1492,11 @@ function integerText(v: unknown): string {
 function integerTextOrNull(v: unknown): string | null {
   if (v instanceof JsonNumber) return /^-?\d+$/.test(v.text) ? v.text : null;
   if (typeof v === 'bigint') return v.toString();
-  if (typeof v === 'number') return Number.isSafeInteger(v) ? String(v) : null;
+  if (typeof v === 'number') {
+    if (Number.isSafeInteger(v)) return String(v);
+    if (Number.isInteger(v)) throw new ImpreciseNumber();
+    return null;
+  }
   return null;
 }
 
@@ -1816,18 +1857,13 @@ function utf8(bytes: Uint8Array): string {
 }
 
 /**
- * A payload whose types the schema gives: JSON.parse (native, several times faster) unless a number
- * of 16+ digits may exceed 2^53 (int64 columns, LSNs), where only exact digits will do.
+ * JSON.parse (native, fast), or with `exact` the parser that keeps every number's digits. JSON.parse
+ * rounds integers beyond 2^53 (int64 columns, LSNs); reading such a number throws ImpreciseNumber,
+ * and decodeChangeEvent parses that message again, exactly. Fractional numbers need no such care:
+ * JSON.parse gives the same double Debezium wrote.
  */
-const LONG_NUMBER = /\d{16,}/g;
-const UNREAD_TIMESTAMPS = new Set(['"ts_us":', '"ts_ns":']);
-function parseTypedPayload(text: string): unknown {
-  // Debezium 2+ puts ts_us and ts_ns (16 and 19 digits) in every envelope and source block: nothing
-  // reads them, so they may round; any other long digit run takes the exact parser
-  LONG_NUMBER.lastIndex = 0;
-  for (let m = LONG_NUMBER.exec(text); m; m = LONG_NUMBER.exec(text)) {
-    if (!UNREAD_TIMESTAMPS.has(text.slice(m.index - 8, m.index))) return parseJson(text);
-  }
+function parseTypedPayload(text: string, exact: boolean): unknown {
+  if (exact) return parseJson(text);
   try {
     return JSON.parse(text);
   } catch (err) {
@@ -1835,18 +1871,21 @@ function parseTypedPayload(text: string): unknown {
   }
 }
 
+/** An integer JSON.parse may have rounded was read: the message is parsed again with exact digits. */
+class ImpreciseNumber extends Error {}
+
 /**
  * Kafka Connect's JsonConverter: `{"schema": …, "payload": …}` with schemas.enable=true, the bare
  * payload without. Each event repeats its table's schema (tens of KB): it is recognised by its
  * bytes among the last schemas seen (or cut out unparsed and looked up in a cache), and parsed once.
  */
 export const jsonConverter: MessageDecoder = {
-  decode(bytes: Buffer): DecodedMessage {
+  decode(bytes: Buffer, _meta: DecodeMeta, exact = false): DecodedMessage {
     const recent = afterRecentSchema(bytes);
     if (recent) {
       const payloadText = utf8(recent.payload).trimEnd();
       if (!payloadText.endsWith('}')) throw new Error('invalid JSON: the message does not end after its payload');
-      return { schema: recent.schema, payload: parseTypedPayload(payloadText.slice(0, -1)) };
+      return { schema: recent.schema, payload: parseTypedPayload(payloadText.slice(0, -1), exact) };
     }
     const text = utf8(bytes);
     const reader = new JsonReader(text);
@@ -1868,15 +1907,17 @@ export const jsonConverter: MessageDecoder = {
             const schema = cachedSchema(schemaText);
             rememberSchema(schemaText, schema);
             const payloadText = text.slice(payloadStart, payloadEnd);
-            return { schema, payload: schema ? parseTypedPayload(payloadText) : parseJson(payloadText) };
+            return { schema, payload: schema ? parseTypedPayload(payloadText, exact) : parseJson(payloadText) };
           }
         }
       }
     }
-    // schemaless (or an unusual key order): the whole message, numbers kept exact for typing by value
-    const whole = parseJson(text);
-    if (whole && typeof whole === 'object' && !Array.isArray(whole) && !(whole instanceof JsonNumber) && 'schema' in whole && 'payload' in whole && Object.keys(whole).length === 2) {
-      return { schema: whole.schema === null ? null : connectSchema(whole.schema!, 'schema'), payload: whole.payload };
+    // schemaless: the bare payload
+    const whole = parseTypedPayload(text, exact);
+    if (whole && typeof whole === 'object' && !Array.isArray(whole) && 'schema' in whole && 'payload' in whole && Object.keys(whole).length === 2) {
+      // schema and payload in an unusual order: parsed again, exactly
+      const exact = parseJson(text) as { schema: JsonValue; payload: JsonValue };
+      return { schema: exact.schema === null ? null : connectSchema(exact.schema, 'schema'), payload: exact.payload };
     }
     return { schema: null, payload: whole };
   },

@@ -39,6 +39,12 @@ const sourceCommon = {
   kafka: z.object({
     cluster: z.string().min(1),
     topic_prefix: z.string().min(1),
+    /**
+     * The JsonConverter's schemas.enable for the connector we generate. true: every message carries
+     * its schema (~10x the bytes). false: payload only, ~10x less to move and parse; CDC then types
+     * values from the PostgreSQL catalog, which it reads at each micro-batch.
+     */
+    schemas_enable: z.boolean().default(true),
   }).strict().optional(),
   cdc: z.object({
     /** Events per micro-batch (one Iceberg commit). */

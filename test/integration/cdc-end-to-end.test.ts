@@ -20,10 +20,6 @@ import { testConfigDir, uniqueName } from '../helpers/config.js';
 import { dropTestSource, pgClient } from '../helpers/pg.js';
 import { readWithPyIceberg, stack } from '../helpers/stack.js';
 
-const schema = uniqueName('llcdc');
-const source = schema;
-const namespace = `lltest.${schema}`;
-const prefix = schema;
 
 /** Deterministic pseudo-random numbers, so a failing workload can be replayed. */
 function rng(seed: number): () => number {
@@ -34,7 +30,13 @@ function rng(seed: number): () => number {
   };
 }
 
-describe('CDC end to end', () => {
+// the same suite for both JsonConverter settings: with schemas the events type themselves; without,
+// the consumer types them from the PostgreSQL catalog
+for (const schemasEnable of [true, false]) describe(`CDC end to end, JSON ${schemasEnable ? 'with' : 'without'} schemas`, () => {
+  const schema = uniqueName(schemasEnable ? 'llcdc' : 'llcdcnos');
+  const source = schema;
+  const namespace = `lltest.${schema}`;
+  const prefix = schema;
   let db: pg.Client;
   let configDir: string;
   let webhook: http.Server;
@@ -88,7 +90,7 @@ describe('CDC end to end', () => {
       INSERT INTO ${schema}.docs SELECT i, 'doc ' || i, (SELECT string_agg(md5(random()::text || i || j), '') FROM generate_series(1, 400) j) FROM generate_series(1, 5) i;`);
     configDir = testConfigDir({
       [source]: {
-        schemas: [schema], namespace, kafka: { cluster: 'local', topic_prefix: prefix },
+        schemas: [schema], namespace, kafka: { cluster: 'local', topic_prefix: prefix, schemas_enable: schemasEnable },
         cdc: { batch_size: 500, trigger_interval: 1, metrics_port: 0, max_dead_letter_ratio: 0.5 },
         notifications: { webhooks: [`http://127.0.0.1:${port}/hook`] },
       },

@@ -365,7 +365,8 @@ describe('messages without schemas (value.converter.schemas.enable=false)', () =
         // columns Debezium left out of the schema are simply absent from the payload too
         const sent = (row: Row | null) => row && Object.fromEntries(Object.entries(row).filter(([k]) => a.columns.some((c) => c.name === k)));
         assert.deepEqual({ before: sent(b.before), after: sent(b.after), key: b.key, lsn: b.lsn, unavailable: b.unavailableColumns }, { before: a.before, after: a.after, key: a.key, lsn: a.lsn, unavailable: a.unavailableColumns }, `${file} ${e.op}@${e.offset}`);
-        assert.deepEqual(b.columns.map((c) => c.name), f.pgColumns.map((c) => c.name));
+        // a truncate carries no row, so no columns
+        assert.deepEqual(b.columns.map((c) => c.name), a.op === 't' ? [] : a.columns.map((c) => c.name), 'the columns are the fields the event carries');
       }
     }
   });

@@ -72,17 +72,7 @@ export async function discoverTables(
   }
   if (tables.length === 0) return { tables, skipped, missingSchemas };
 
-  const cols = await client.query<{ schema: string; table: string; name: string; type: string; typtype: string; category: string; base_type: string | null; not_null: boolean }>(
-    `SELECT n.nspname AS schema, c.relname AS table, a.attname AS name, format_type(a.atttypid, a.atttypmod) AS type,
-            t.typtype, COALESCE(bt.typcategory, t.typcategory) AS category,
-            CASE WHEN t.typtype = 'd' THEN format_type(t.typbasetype, t.typtypmod) END AS base_type, a.attnotnull AS not_null
-       FROM pg_attribute a
-       JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace
-       JOIN pg_type t ON t.oid = a.atttypid LEFT JOIN pg_type bt ON t.typtype = 'd' AND bt.oid = t.typbasetype
-      WHERE n.nspname = ANY($1) AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = ''
-      ORDER BY n.nspname, c.relname, a.attnum`,
-    [schemas],
-  );
+  const columns = await readColumns(client, schemas);
   const pks = await client.query<{ schema: string; table: string; columns: string[] }>(
     `SELECT n.nspname AS schema, c.relname AS table, array_agg(a.attname::text ORDER BY k.ord) AS columns
        FROM pg_index i
@@ -94,11 +84,9 @@ export async function discoverTables(
     [schemas],
   );
   const byName = new Map(tables.map((t) => [qualifiedName(t), t]));
-  for (const c of cols.rows) {
-    byName.get(`${c.schema}.${c.table}`)?.columns.push({
-      name: c.name, type: c.type, typtype: c.typtype, category: c.category, notNull: c.not_null,
-      ...(c.base_type ? { baseType: c.base_type } : {}),
-    });
+  for (const [name, cols] of columns) {
+    const t = byName.get(name);
+    if (t) t.columns = cols;
   }
   for (const pk of pks.rows) {
     const t = byName.get(`${pk.schema}.${pk.table}`);
@@ -115,4 +103,31 @@ export async function discoverTables(
     }
   }
   return { tables, skipped, missingSchemas };
+}
+
+/**
+ * The columns of every table in `schemas` (or only of `tables`, as `schema.table`), keyed by
+ * `schema.table`, in column order; dropped and generated columns left out (neither is replicated).
+ */
+export async function readColumns(client: pg.Client, schemas: string[], tables?: string[]): Promise<Map<string, PgColumn[]>> {
+  const cols = await client.query<{ schema: string; table: string; name: string; type: string; typtype: string; category: string; base_type: string | null; not_null: boolean }>(
+    `SELECT n.nspname AS schema, c.relname AS table, a.attname AS name, format_type(a.atttypid, a.atttypmod) AS type,
+            t.typtype, COALESCE(bt.typcategory, t.typcategory) AS category,
+            CASE WHEN t.typtype = 'd' THEN format_type(t.typbasetype, t.typtypmod) END AS base_type, a.attnotnull AS not_null
+       FROM pg_attribute a
+       JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+       JOIN pg_type t ON t.oid = a.atttypid LEFT JOIN pg_type bt ON t.typtype = 'd' AND bt.oid = t.typbasetype
+      WHERE n.nspname = ANY($1) AND ($2::text[] IS NULL OR n.nspname || '.' || c.relname = ANY($2))
+        AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = ''
+      ORDER BY n.nspname, c.relname, a.attnum`,
+    [schemas, tables ?? null],
+  );
+  const byTable = new Map<string, PgColumn[]>();
+  for (const c of cols.rows) {
+    const key = `${c.schema}.${c.table}`;
+    const list = byTable.get(key) ?? [];
+    list.push({ name: c.name, type: c.type, typtype: c.typtype, category: c.category, notNull: c.not_null, ...(c.base_type ? { baseType: c.base_type } : {}) });
+    byTable.set(key, list);
+  }
+  return byTable;
 }
