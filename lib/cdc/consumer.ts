@@ -23,7 +23,7 @@ import { SchemaChangeStore } from '../state/schema-changes.js';
 import { applyMicroBatch, CHANGELOG_COLUMNS, type PendingChange, type TableTarget } from './applier.js';
 import { debeziumConnectorConfig } from '../bulk/debezium-config.js';
 import { DecodeError, decodeChangeEvent, debeziumEncoding, type DebeziumEncoding, type DecodedEvent } from './debezium.js';
-import { CdcMetrics } from './metrics.js';
+import { CdcMetrics, CounterTally } from './metrics.js';
 import { SchemaEvolver } from './schema-evolver.js';
 import { SourceColumns } from './source-columns.js';
 import { formatOffsets, tableOfTopic, tableStateFromStatus, type TableState } from './table-state.js';
@@ -88,6 +88,14 @@ export class CdcConsumer {
     this.log = logger.child({ job: 'cdc', source: options.source });
     this.encoding = debeziumEncoding(connectorSettings(config, options.source, source));
     this.sourceColumns = new SourceColumns(source, this.log);
+  }
+
+  private readonly topicTables = new Map<string, string | null>();
+  /** `<schema>.<table>` of a Debezium topic (null for other topics), computed once per topic. */
+  private tableOf(topic: string): string | null {
+    let table = this.topicTables.get(topic);
+    if (table === undefined) this.topicTables.set(topic, (table = tableOfTopic(topic, this.prefix)));
+    return table;
   }
 
   private get batchSize(): number {
@@ -169,7 +177,7 @@ export class CdcConsumer {
     consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
       // Iceberg holds the committed position: start there whatever Kafka's group offsets say
       for (const [topic, partitions] of Object.entries(payload.memberAssignment)) {
-        const table = this.tables.get(tableOfTopic(topic, this.prefix) ?? '');
+        const table = this.tables.get(this.tableOf(topic) ?? '');
         for (const partition of partitions) {
           const offset = table?.topic === topic ? table.offsets.get(partition) : undefined;
           if (offset !== undefined) consumer.seek({ topic, partition, offset: offset.toString() });
@@ -205,7 +213,7 @@ export class CdcConsumer {
   }
 
   private async onBatch({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {
-    const table = this.tables.get(tableOfTopic(batch.topic, this.prefix) ?? '');
+    const table = this.tables.get(this.tableOf(batch.topic) ?? '');
     const floor = table?.topic === batch.topic ? table.offsets.get(batch.partition) : undefined;
     for (const message of batch.messages) {
       if (!isRunning() || isStale() || this.stopping) break;
@@ -272,12 +280,18 @@ export class CdcConsumer {
   /** Decodes a micro-batch's messages; events without schemas get their column types from PostgreSQL first. */
   private async decodeEvents(events: Buffered[]): Promise<DecodedBatch> {
     const started = process.hrtime.bigint();
-    await this.sourceColumns.refresh(tablesWithoutSchemas(events, this.prefix));
+    // tables whose messages carry no schema (JsonConverter schemas.enable=false) need the catalog's column types
+    const schemaless = new Set<string>();
+    for (const { topic, message } of events) {
+      const table = this.tableOf(topic);
+      if (table && !schemaless.has(table) && !carriesSchema(message.value)) schemaless.add(table);
+    }
+    await this.sourceColumns.refresh([...schemaless]);
     const results: DecodeResult[] = [];
     for (const [index, { topic, partition, message }] of events.entries()) {
       // yield now and then: the previous batch's DuckDB statements continue on this thread between slices
       if (index % DECODE_SLICE === DECODE_SLICE - 1) await new Promise((r) => setImmediate(r));
-      const tableName = tableOfTopic(topic, this.prefix);
+      const tableName = this.tableOf(topic);
       try {
         const knownColumns = tableName ? this.sourceColumns.columns(tableName) : undefined;
         results.push({ event: decodeChangeEvent(message.key, message.value, { topic, partition, offset: message.offset }, { encoding: this.encoding, ...(knownColumns ? { knownColumns } : {}) }) });
@@ -305,7 +319,7 @@ export class CdcConsumer {
       for (const p of partitions) if (Number(p.offset) >= 0) committed.set(`${topic}/${p.partition}`, BigInt(p.offset));
     }
     for (const topic of topics) {
-      const table = this.tables.get(tableOfTopic(topic, this.prefix) ?? '');
+      const table = this.tables.get(this.tableOf(topic) ?? '');
       if (table && table.status.load_status === 'blocked_schema') continue;
       for (const p of await admin.fetchTopicOffsets(topic)) {
         const high = BigInt(p.high);
@@ -334,9 +348,10 @@ export class CdcConsumer {
     const touched = new Map<string, { topic: string; offsets: Map<number, bigint>; lsn: bigint | null; tsMs: number; skipped: number }>();
     const blockedTopics = new Set<string>();
     let skipped = 0;
+    const tally = new CounterTally(); // added to the metrics once the batch is committed
 
     for (const [index, { topic, partition, message }] of events.entries()) {
-      const tableName = tableOfTopic(topic, this.prefix);
+      const tableName = this.tableOf(topic);
       const mark = (lsn: bigint | null, tsMs: number) => {
         const t = touched.get(tableName ?? topic) ?? { topic, offsets: new Map(), lsn: null, tsMs: 0, skipped: 0 };
         t.offsets.set(partition, BigInt(message.offset) + 1n);
@@ -353,23 +368,23 @@ export class CdcConsumer {
       const result = results[index]!;
       if ('error' in result) {
         deadLetters.push({ table_name: tableName, topic, partition, offset: message.offset, key: message.key, value: message.value, error: result.error });
-        this.metrics.deadLettered.inc({ table: tableName ?? topic });
+        tally.add(this.metrics.deadLettered, { table: tableName ?? topic });
         mark(null, 0);
         continue;
       }
       const decoded = result.event;
       this.summary.consumed++;
       if (decoded.kind === 'tombstone') {
-        this.metrics.skipped.inc({ table: tableName ?? topic, reason: 'tombstone' });
+        tally.add(this.metrics.skipped, { table: tableName ?? topic, reason: 'tombstone' });
         mark(null, 0);
         continue;
       }
       const name = `${decoded.schema}.${decoded.table}`;
-      this.metrics.consumed.inc({ table: name, op: decoded.op });
+      tally.add(this.metrics.consumed, { table: name, op: decoded.op });
       const target = this.tables.get(name) ?? (await this.evolver.createCdcOnlyTable(name, decoded, this.tables));
       if (!target) {
         deadLetters.push({ table_name: name, topic, partition, offset: message.offset, key: message.key, value: message.value, error: `table ${name} is not in ${this.namespace} and the event carries no schema to create it from (enable schemas in the JSON converter)` });
-        this.metrics.deadLettered.inc({ table: name });
+        tally.add(this.metrics.deadLettered, { table: name });
         mark(null, 0);
         continue;
       }
@@ -379,7 +394,7 @@ export class CdcConsumer {
       }
       const t = mark(decoded.lsn, decoded.tsMs);
       if (target.alreadyLoaded({ lsn: decoded.lsn, txId: decoded.txId })) {
-        this.metrics.skipped.inc({ table: name, reason: 'in_bulk_load' });
+        tally.add(this.metrics.skipped, { table: name, reason: 'in_bulk_load' });
         t.skipped++;
         skipped++;
         continue;
@@ -399,7 +414,7 @@ export class CdcConsumer {
     }
     for (const topic of blockedTopics) {
       // a blocked table keeps its events: nothing of it applies and its offsets stay where they were
-      const name = tableOfTopic(topic, this.prefix) ?? topic;
+      const name = this.tableOf(topic) ?? topic;
       touched.delete(name);
       byTable.delete(name);
     }
@@ -450,8 +465,9 @@ export class CdcConsumer {
     let applied = 0;
     for (const [name, n] of result.applied) {
       applied += n;
-      for (const ch of byTable.get(name) ?? []) this.metrics.applied.inc({ table: name, op: ch.op });
+      for (const ch of byTable.get(name) ?? []) tally.add(this.metrics.applied, { table: name, op: ch.op });
     }
+    tally.flush();
     this.summary.batches++;
     this.summary.applied += applied;
     this.summary.skipped += skipped;
@@ -472,16 +488,9 @@ export class CdcConsumer {
 
 const WITH_SCHEMA = Buffer.from('{"schema"');
 
-/** Tables of the messages that carry no schema (JsonConverter schemas.enable=false): they need the catalog's column types. */
-function tablesWithoutSchemas(events: Buffered[], prefix: string): string[] {
-  const tables = new Set<string>();
-  for (const { topic, message } of events) {
-    const value = message.value;
-    if (!value || value.length === 0 || value.subarray(0, WITH_SCHEMA.length).equals(WITH_SCHEMA)) continue;
-    const table = tableOfTopic(topic, prefix);
-    if (table) tables.add(table);
-  }
-  return [...tables];
+/** A JsonConverter message with schemas.enable=true starts with its schema. */
+function carriesSchema(value: Buffer | null): boolean {
+  return !value || value.length === 0 || (value.length > WITH_SCHEMA.length && value.compare(WITH_SCHEMA, 0, WITH_SCHEMA.length, 0, WITH_SCHEMA.length) === 0);
 }
 
 /** The connector's settings as deployed from config/debezium_<source>.json (or as bulk-load would generate them). */

@@ -1196,15 +1196,17 @@ function strictlyInside(digits: bigint, exponent: number, interval: { mm: bigint
  * in turn, with the correctly rounded decimal and its neighbours.
  */
 function shortestDigits(x: number, format: FloatFormat): [digits: string, exponent: number] {
-  const interval = roundingInterval(x, format);
   let from = 1;
+  let fast: { digits: string; exponent: number } | undefined;
   if (format === DOUBLE) {
-    const fast = decimalDigits(String(x));
+    fast = decimalDigits(String(x));
     // 17 digits may come from an exact tie, which PostgreSQL rounds to even
     const suspicious = fast.digits.endsWith('5') || x >= 2 ** 53 || fast.digits.length === DOUBLE.maxDigits;
-    if (!suspicious || (fast.digits.length < DOUBLE.maxDigits && strictlyInside(BigInt(fast.digits), fast.exponent - fast.digits.length + 1, interval))) {
-      return [fast.digits, fast.exponent];
-    }
+    if (!suspicious) return [fast.digits, fast.exponent];
+  }
+  const interval = roundingInterval(x, format);
+  if (fast) {
+    if (fast.digits.length < DOUBLE.maxDigits && strictlyInside(BigInt(fast.digits), fast.exponent - fast.digits.length + 1, interval)) return [fast.digits, fast.exponent];
     from = fast.digits.length;
   }
   for (let precision = from; precision <= format.maxDigits; precision++) {
@@ -1349,7 +1351,16 @@ function offsetMicros(offset: string): bigint {
 }
 
 /** ZonedTimestamp (ISO-8601, UTC, Java's years: 0 is 1 BC, +294276 past 9999) → `YYYY-MM-DD HH:MM:SS[.f]+00[ BC]`. */
-function timestamptzText(iso: string): string {
+/** The common case: a UTC instant between years 1000 and 9999, already PostgreSQL's text but for 'T', 'Z' and trailing zeros. */
+const PLAIN_UTC = /^(\d{4}-\d\d-\d\d)T(\d\d:\d\d:\d\d)(?:\.(\d{0,5}[1-9])?0*)?Z$/;
+
+export function timestamptzText(iso: string): string {
+  const plain = PLAIN_UTC.exec(iso);
+  if (plain && plain[1]! >= '1000') return `${plain[1]} ${plain[2]}${plain[3] ? `.${plain[3]}` : ''}+00`;
+  return timestamptzTextExact(iso);
+}
+
+export function timestamptzTextExact(iso: string): string {
   if (iso === 'infinity' || iso === '-infinity') return iso;
   const m = ISO_TIMESTAMP.exec(iso);
   if (!m) throw new Error('not an ISO-8601 timestamp');

@@ -10,6 +10,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import {
+  timestamptzText, timestamptzTextExact,
   DecodeError, columnFromField, debeziumColumnFromPg, debeziumEncoding, decimalText, decodeChangeEvent, float4Text, float8Text, parseJson,
   pgColumnFromDebezium, type ConnectField, type ConnectSchema, type DecodeOptions, type DecodedChange, type DecodedEvent, type Row,
 } from '../../lib/cdc/debezium.js';
@@ -514,5 +515,26 @@ describe('text forms', () => {
       includeUnknownDatatypes: true, unavailableValuePlaceholder: '__debezium_unavailable_value',
     });
     assert.throws(() => debeziumEncoding({ 'binary.handling.mode': 'octal' }), /binary\.handling\.mode=octal/);
+  });
+});
+
+describe('ZonedTimestamp fast path', () => {
+  test('agrees with the exact conversion', () => {
+    const random = (() => { let x = 12345; return () => ((x = (x * 1103515245 + 12345) >>> 0) / 2 ** 32); })();
+    const samples = ['2024-01-01T00:00:00Z', '2024-01-01T00:00:00.000000Z', '2024-02-29T23:59:59.999999Z', '1000-01-01T00:00:00.5Z',
+      '0999-12-31T23:59:59Z', '2024-01-01T00:00:00.1234567Z', '2024-01-01T00:00:00.123000000Z', '9999-12-31T23:59:59.000001Z', 'infinity', '-infinity'];
+    for (let i = 0; i < 2000; i++) {
+      const ms = Math.floor((random() * 2 - 0.5) * 4e13);
+      const micros = String(Math.floor(random() * 1e6)).padStart(6, '0').replace(/0+$/, '');
+      samples.push(new Date(ms).toISOString().replace(/\.\d{3}Z$/, micros ? `.${micros}Z` : 'Z'));
+    }
+    const outcome = (convert: (iso: string) => string, iso: string) => {
+      try {
+        return convert(iso);
+      } catch (err) {
+        return `error: ${(err as Error).message}`;
+      }
+    };
+    for (const iso of samples) assert.equal(outcome(timestamptzText, iso), outcome(timestamptzTextExact, iso), iso);
   });
 });
