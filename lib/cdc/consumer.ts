@@ -53,6 +53,8 @@ type DecodeResult = { event: DecodedEvent } | { error: string };
 interface DecodedBatch { events: Buffered[]; results: DecodeResult[]; seconds: number }
 
 const USABLE = new Set(['completed', 'cdc_only']);
+const SESSION_TIMEOUT_MS = 20_000;
+const HEARTBEAT_MS = 3000;
 /** Events decoded between two yields to the event loop (~10 ms of work). */
 const DECODE_SLICE = 1000;
 
@@ -170,7 +172,11 @@ export class CdcConsumer {
 
   /** One consumer session on a fixed topic list; resolves when stopping or when new topics appear. */
   private async consume(kafka: ReturnType<typeof kafkaClient>, groupId: string, topics: string[], pattern: RegExp): Promise<void> {
-    const consumer = kafka.consumer({ groupId, sessionTimeout: 60_000, heartbeatInterval: 3000, maxBytesPerPartition: 8 * 1024 * 1024 });
+    // A SIGKILLed consumer stays in the group until its session times out, and a rebalance waits for it;
+    // kept below kafkajs's 30 s request timeout, a restarted consumer's SyncGroup outlives the dead
+    // member instead of timing out and rejoining as one more dead member. onBatch heartbeats while it
+    // waits for a long micro-batch, so the session stays alive however long a batch takes.
+    const consumer = kafka.consumer({ groupId, sessionTimeout: SESSION_TIMEOUT_MS, rebalanceTimeout: SESSION_TIMEOUT_MS, heartbeatInterval: HEARTBEAT_MS, maxBytesPerPartition: 8 * 1024 * 1024 });
     this.consumer = consumer;
     await consumer.connect();
     await consumer.subscribe({ topics, fromBeginning: this.options.fromBeginning });
@@ -224,7 +230,10 @@ export class CdcConsumer {
       resolveOffset(message.offset);
       if (this.buffer.length >= this.batchSize) {
         // pipelined: one micro-batch applies while the next is fetched and decoded; never more than two
-        while (this.inFlight.length >= 2) await this.inFlight[0];
+        while (this.inFlight.length >= 2) {
+          await Promise.race([this.inFlight[0], sleep(HEARTBEAT_MS)]);
+          await heartbeat();
+        }
         void this.flushNow();
         await heartbeat();
       }
@@ -350,17 +359,29 @@ export class CdcConsumer {
     let skipped = 0;
     const tally = new CounterTally(); // added to the metrics once the batch is committed
 
+    const lastOffset = new Map<string, bigint>();
     for (const [index, { topic, partition, message }] of events.entries()) {
       const tableName = this.tableOf(topic);
+      // a rebalance may deliver messages again: anything at or below what this batch already holds, or
+      // below what Iceberg already has, was seen before and must not overwrite newer changes
+      const offset = BigInt(message.offset);
+      const partitionKey = `${topic}/${partition}`;
+      const held = lastOffset.get(partitionKey);
+      const state = tableName ? this.tables.get(tableName) : undefined;
+      const committed = state?.topic === topic ? state.offsets.get(partition) : undefined;
+      if ((held !== undefined && offset <= held) || (committed !== undefined && offset < committed)) {
+        tally.add(this.metrics.skipped, { table: tableName ?? topic, reason: 'redelivered' });
+        continue;
+      }
+      lastOffset.set(partitionKey, offset);
       const mark = (lsn: bigint | null, tsMs: number) => {
         const t = touched.get(tableName ?? topic) ?? { topic, offsets: new Map(), lsn: null, tsMs: 0, skipped: 0 };
-        t.offsets.set(partition, BigInt(message.offset) + 1n);
+        t.offsets.set(partition, offset + 1n);
         if (lsn !== null && (t.lsn === null || lsn > t.lsn)) t.lsn = lsn;
         t.tsMs = Math.max(t.tsMs, tsMs);
         touched.set(tableName ?? topic, t);
         return t;
       };
-      const state = tableName ? this.tables.get(tableName) : undefined;
       if (state && (state.status.load_status === 'blocked_schema' || !USABLE.has(state.status.load_status))) {
         blockedTopics.add(topic);
         continue;
