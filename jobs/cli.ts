@@ -3,6 +3,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { reportFailure } from '../lib/cli/context.js';
 import { EXIT_OK, EXIT_USAGE } from '../lib/errors.js';
+import { logger } from '../lib/log/logger.js';
 import { registerBulkLoad } from './bulk-load.js';
 import { registerCdc } from './cdc.js';
 import { registerConfigCheck } from './config-check.js';
@@ -38,3 +39,9 @@ try {
     process.exitCode = reportFailure(err);
   }
 }
+
+// The job is over: a handle something left open (a socket, a timer) must not keep the process alive.
+setTimeout(() => {
+  logger.warn('the job finished but open handles kept the process alive: exiting');
+  process.exit();
+}, 10_000).unref();

@@ -12,7 +12,8 @@ import { readColumns } from '../source/postgres/discovery.js';
 import type { PgColumn } from '../source/postgres/type-mapping.js';
 
 export class SourceColumns {
-  private client: pg.Client | undefined;
+  /** One connection, opened on first use; concurrent refreshes (pipelined batches) share it. */
+  private connection: Promise<pg.Client> | undefined;
   /** Per `schema.table`; a table's map is replaced (never mutated) when its columns change, so decoders can cache by identity. */
   private readonly known = new Map<string, ReadonlyMap<string, PgColumn>>();
   private readonly signatures = new Map<string, string>();
@@ -31,8 +32,8 @@ export class SourceColumns {
     if (tables.length === 0) return;
     let current: Map<string, PgColumn[]>;
     try {
-      this.client ??= await connectPg(this.source, { application_name: 'lakeloader-cdc-catalog' });
-      current = await readColumns(this.client, this.source.schemas, [...tables]);
+      this.connection ??= connectPg(this.source, { application_name: 'lakeloader-cdc-catalog' });
+      current = await readColumns(await this.connection, this.source.schemas, [...tables]);
     } catch (err) {
       await this.close();
       const unknown = tables.filter((t) => !this.known.has(t));
@@ -54,8 +55,9 @@ export class SourceColumns {
   }
 
   async close(): Promise<void> {
-    const client = this.client;
-    this.client = undefined;
+    const connection = this.connection;
+    this.connection = undefined;
+    const client = await connection?.catch(() => undefined);
     await client?.end().catch(() => undefined);
   }
 }
