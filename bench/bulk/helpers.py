@@ -13,7 +13,11 @@ applied), cross-checked against the snapshot summary.
 import argparse
 import datetime
 import json
+import os
 import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))  # bench/: iceberg_catalog
+from iceberg_catalog import catalog, namespace_tuple, purge_namespace  # noqa: E402
 
 RESULTS_BEGIN = "<!-- bench-bulk:results:begin -->"
 RESULTS_END = "<!-- bench-bulk:results:end -->"
@@ -21,28 +25,13 @@ COLUMNS = ["date (UTC)", "commit", "rows", "workers×chunks", "copy s", "loader 
            "peak RSS MiB", "extract s", "commit s", "other s", "load 1m", "target"]
 
 
-def catalog(uri):
-    from pyiceberg.catalog import load_catalog
-    return load_catalog("bench", **{"type": "rest", "uri": uri})
-
-
 def purge(args):
-    cat = catalog(args.uri)
-    ns = tuple(args.namespace.split("."))
-    try:
-        tables = cat.list_tables(ns)
-    except Exception as err:  # NoSuchNamespaceError: nothing to purge
-        if type(err).__name__ == "NoSuchNamespaceError":
-            return
-        raise
-    for ident in tables:
-        cat.purge_table(ident)
-    cat.drop_namespace(ns)
+    purge_namespace(catalog(args.uri), args.namespace)
 
 
 def verify(args):
     cat = catalog(args.uri)
-    idents = [i for i in cat.list_tables(tuple(args.namespace.split("."))) if not i[-1].startswith("_")]
+    idents = [i for i in cat.list_tables(namespace_tuple(args.namespace)) if not i[-1].startswith("_")]
     if len(idents) != 1:
         sys.exit(f"verify: expected one data table in {args.namespace}, found {['.'.join(i) for i in idents]}")
     args.table = ".".join(idents[0])

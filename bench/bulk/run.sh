@@ -18,9 +18,9 @@
 #   BENCH_CLI=dist/jobs/cli.js      the loader to run (e.g. another checkout's build, to compare)
 #   BENCH_STAGING_DIR=<temp dir>    --staging-dir (default: inside the temp dir, on the same disk as /tmp)
 set -euo pipefail
-
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-cd "$ROOT"
+# shellcheck source=bench/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
+LOG_TAG=bench
 
 : "${BENCH_ROWS:=5000000}"
 : "${BENCH_PARALLEL_WORKERS:=1}"
@@ -31,27 +31,13 @@ cd "$ROOT"
 : "${BENCH_KEEP_WORKDIR:=0}"
 : "${BENCH_CLI:=dist/jobs/cli.js}"
 : "${BENCH_WAIT_IDLE:=0}"
-: "${LL_PG_PORT:=55432}"
-: "${LL_REST_PORT:=8181}"
-PG_USER=${LAKELOADER_PG_USER:-lakeloader}
-PG_DB=${LAKELOADER_PG_DATABASE:-demo}
-export PGPASSWORD=${LAKELOADER_PG_PASSWORD:-lakeloader-local-pw}
-export PGHOST=${LAKELOADER_PG_HOST:-127.0.0.1} PGPORT=$LL_PG_PORT PGUSER=$PG_USER PGDATABASE=$PG_DB
-CATALOG_URI="http://127.0.0.1:$LL_REST_PORT"
 SOURCE=bench_pg
 NAMESPACE=bench.bulk
-SLOT="lakeloader_$SOURCE"
-MARKER="lakeloader bench trips v1 rows=$BENCH_ROWS"
 TARGET_RATIO=2.0
 TARGET_RSS_MIB=1024
-PY="$ROOT/.stack/venv/bin/python"
 HELPERS="$ROOT/bench/bulk/helpers.py"
 DOC="$ROOT/docs/benchmarks.md"
 
-say() { printf '\033[1;36m[bench]\033[0m %s\n' "$*" >&2; }
-die() { printf '\033[1;31m[bench] ERROR:\033[0m %s\n' "$*" >&2; exit 1; }
-now() { date +%s.%N; }
-psqlq() { psql -X -q -v ON_ERROR_STOP=1 "$@"; }
 # idle_pct: percentage of CPU time idle over the next 3 s, all CPUs
 idle_pct() {
   local a b
@@ -70,78 +56,54 @@ wait_idle() {
   say "the machine stayed busy: timing anyway"
 }
 
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/lakeloader-bench.XXXXXX")
+make_work_dir lakeloader-bench "$BENCH_KEEP_WORKDIR"
 : "${BENCH_STAGING_DIR:=$WORK/staging}"
 cleanup() {
   # The load leaves a logical replication slot for CDC: drop it (it would retain WAL) and its publication.
-  psqlq -Atc "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = '$SLOT' AND NOT active" >/dev/null 2>&1 || true
-  psqlq -c "DROP PUBLICATION IF EXISTS $SLOT" >/dev/null 2>&1 || true
+  drop_slot_and_publication "$SOURCE"
   # The loaded Iceberg tables go too (the warehouse would keep ~200 MB per run); bench.trips stays as the cache.
   "$PY" "$HELPERS" purge --uri "$CATALOG_URI" --namespace "$NAMESPACE" 2>/dev/null || true
-  if [ "$BENCH_KEEP_WORKDIR" = 1 ]; then say "work dir kept: $WORK"; else rm -rf "$WORK"; fi
+  if [ "$BENCH_KEEP_WORKDIR" = 1 ]; then say "work dir kept: $WORK"; fi
 }
-trap cleanup EXIT
+on_exit cleanup
 
 # 1. The stack: PostgreSQL, the local-filesystem Iceberg REST catalog, DuckDB extensions, pyiceberg (idempotent).
-say "stack: postgres, iceberg_rest, duckdb_ext, pyenv"
-scripts/stack/stack.sh up duckdb_ext pyenv postgres iceberg_rest >"$WORK/stack.log" 2>&1 || { cat "$WORK/stack.log" >&2; die "stack did not come up"; }
-[ -f "$BENCH_CLI" ] || die "$BENCH_CLI is missing: run 'npm run build' (make bench-bulk does)"
+start_stack postgres iceberg_rest
+require_built_cli "make bench-bulk"
 
 # 2. The table, generated once: regenerated only when missing or generated with other parameters.
-current=$(psqlq -Atc "SELECT obj_description('bench.trips'::regclass, 'pg_class')" 2>/dev/null || true)
-if [ "$current" != "$MARKER" ] || [ "$(psqlq -Atc 'SELECT count(*) FROM bench.trips')" != "$BENCH_ROWS" ]; then
+if trips_table_is_current "$BENCH_ROWS"; then
+  say "bench.trips is there ($BENCH_ROWS rows)"
+else
   say "generating bench.trips ($BENCH_ROWS rows; about a minute per 5 million)"
   t0=$(now)
-  psqlq -v rows="$BENCH_ROWS" -v marker="$MARKER" -f bench/bulk/trips.sql 2>&1 | { grep -v 'NOTICE' || true; } >&2
-  say "generated in $(echo "$(now) - $t0" | bc) s"
-else
-  say "bench.trips is there ($BENCH_ROWS rows)"
+  generate_trips_table "$BENCH_ROWS"
+  say "generated in $(seconds_since "$t0") s"
 fi
 read -r heap_bytes bytes_per_row < <(psqlq -AtF ' ' -c "SELECT pg_relation_size('bench.trips'), round(pg_relation_size('bench.trips')::numeric / $BENCH_ROWS, 1)")
 
 # 3. The config: the shipped lakehouse.yaml and kafka_clusters.yaml, one source for the bench schema.
-mkdir -p "$WORK/config"
-cp config/lakehouse.yaml config/kafka_clusters.yaml "$WORK/config/"
-cat >"$WORK/config/sources.yaml" <<EOF
-sources:
-  $SOURCE:
-    type: postgres
-    connection:
-      host: $PGHOST
-      port: $PGPORT
-      database: $PGDATABASE
-      user: $PGUSER
-      password: \${LAKELOADER_PG_PASSWORD:lakeloader-local-pw}
-    schemas: [bench]
-    include_tables: ['trips']
-    namespace: $NAMESPACE
-    parallel_workers: $BENCH_PARALLEL_WORKERS
-    parallel_tables: 2
-    max_retries: 0
-EOF
+write_config "$SOURCE" bench.trips "$NAMESPACE" "parallel_workers: $BENCH_PARALLEL_WORKERS" "parallel_tables: 2"
 
 # 4. The baseline: the source's own limit, COPY to /dev/null through psql. Fastest of BENCH_COPY_RUNS.
 copy_seconds=
 for i in $(seq 1 "$BENCH_COPY_RUNS"); do
   wait_idle
-  t0=$(now)
-  psqlq -c "COPY bench.trips TO STDOUT" >/dev/null
-  s=$(echo "$(now) - $t0" | bc)
+  s=$(time_trips_copy)
   say "baseline COPY run $i: ${s}s"
-  if [ -z "$copy_seconds" ] || [ "$(echo "$s < $copy_seconds" | bc)" = 1 ]; then copy_seconds=$s; fi
+  if is_faster "$s" "$copy_seconds"; then copy_seconds=$s; fi
 done
 
 # 5. The loader, once per parallel_tables value: a fresh Iceberg namespace each time, whole process timed.
-commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
-[ -n "$(git status --porcelain -- lib jobs 2>/dev/null)" ] && commit="$commit+dirty"
-cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')
+commit=$(code_commit)
+cpu=$(cpu_model)
 missed=0
 for chunks in $BENCH_PARALLEL_TABLES; do
   "$PY" "$HELPERS" purge --uri "$CATALOG_URI" --namespace "$NAMESPACE"
   say "loader: bulk-load --source $SOURCE --no-resume --parallel-workers $BENCH_PARALLEL_WORKERS --parallel-tables $chunks"
   log="$WORK/loader-$chunks.log"
   wait_idle
-  load1=$(cut -d' ' -f1 /proc/loadavg)   # other work on the machine skews the timing: recorded with the result
+  load1=$(load_avg_1m)   # other work on the machine skews the timing: recorded with the result
   t0=$(now)
   set +e
   /usr/bin/time -f '%e %M %U %S' -o "$WORK/time-$chunks" \
@@ -150,7 +112,7 @@ for chunks in $BENCH_PARALLEL_TABLES; do
       --staging-dir "$BENCH_STAGING_DIR" >"$WORK/summary-$chunks.txt" 2>"$log"
   rc=$?
   set -e
-  loader_seconds=$(echo "$(now) - $t0" | bc)
+  loader_seconds=$(seconds_since "$t0")
   if [ $rc -ne 0 ]; then tail -20 "$log" >&2; cat "$WORK/summary-$chunks.txt" >&2; die "loader exited with $rc"; fi
   read -r _elapsed max_rss_kib user_s sys_s <"$WORK/time-$chunks"
   grep -q ' completed$' "$WORK/summary-$chunks.txt" || { cat "$WORK/summary-$chunks.txt" >&2; die "the loader did not complete bench.trips"; }

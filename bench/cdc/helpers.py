@@ -21,20 +21,14 @@ import sys
 import time
 from urllib.parse import urlparse
 
-
-def catalog(uri):
-    from pyiceberg.catalog import load_catalog
-    return load_catalog("bench", **{"type": "rest", "uri": uri})
-
-
-def ns_tuple(ns):
-    return tuple(ns.split("."))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))  # bench/: iceberg_catalog
+from iceberg_catalog import catalog, namespace_tuple, purge_namespace  # noqa: E402
 
 
 def save(args):
     cat = catalog(args.uri)
     out = {}
-    for ident in cat.list_tables(ns_tuple(args.namespace)):
+    for ident in cat.list_tables(namespace_tuple(args.namespace)):
         snap = cat.load_table(ident).current_snapshot()
         out[ident[-1]] = snap.snapshot_id if snap else None
     with open(args.out, "w", encoding="utf-8") as f:
@@ -48,7 +42,7 @@ def rollback(args):
         saved = json.load(f)
     done = {}
     for name, snapshot_id in saved.items():
-        table = cat.load_table(ns_tuple(args.namespace) + (name,))
+        table = cat.load_table(namespace_tuple(args.namespace) + (name,))
         current = table.current_snapshot()
         if snapshot_id is None or (current and current.snapshot_id == snapshot_id):
             continue
@@ -78,7 +72,7 @@ def table_stats(table):
 
 
 def stats(args):
-    table = catalog(args.uri).load_table(ns_tuple(args.namespace) + (args.table,))
+    table = catalog(args.uri).load_table(namespace_tuple(args.namespace) + (args.table,))
     print(json.dumps(table_stats(table)))
 
 
@@ -89,7 +83,7 @@ def compact(args):
     and its expire_snapshots takes minutes for a thousand snapshots; readers would gain little."""
     import shutil
     cat = catalog(args.uri)
-    ns = ns_tuple(args.namespace)
+    ns = namespace_tuple(args.namespace)
     ident = ns + (args.table,)
     tmp = ns + (args.table + "__compacted",)
     table = cat.load_table(ident)
@@ -116,22 +110,11 @@ def compact(args):
 
 
 def purge(args):
-    cat = catalog(args.uri)
-    ns = ns_tuple(args.namespace)
-    try:
-        tables = cat.list_tables(ns)
-    except Exception as err:  # NoSuchNamespaceError: nothing to purge
-        if type(err).__name__ == "NoSuchNamespaceError":
-            return
-        raise
-    locations = [urlparse(cat.load_table(ident).location()) for ident in tables]
-    for ident in tables:
-        cat.purge_table(ident)
-    cat.drop_namespace(ns)
+    locations = [urlparse(location) for location in purge_namespace(catalog(args.uri), args.namespace)]
     # files no snapshot references any more (rolled-back runs, swapped tables) are not purged: remove the
     # namespace's directory of a local warehouse
     import shutil
-    suffix = "/" + "/".join(ns)
+    suffix = "/" + "/".join(namespace_tuple(args.namespace))
     for loc in locations:
         parent = os.path.dirname(loc.path.rstrip("/"))
         if loc.scheme == "file" and parent.endswith(suffix) and os.path.isdir(parent):

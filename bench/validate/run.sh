@@ -18,9 +18,9 @@
 #   BENCH_CLI=dist/jobs/cli.js  the lakeloader CLI whose `validate` is measured (bulk-load and sql run from it too)
 #   BENCH_STRICT=0            1: exit 3 when the target is missed
 set -euo pipefail
-
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-cd "$ROOT"
+# shellcheck source=bench/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
+LOG_TAG=bench-validate
 
 : "${BENCH_ROWS:=5000000}"
 : "${BENCH_RUNS:=3}"
@@ -29,72 +29,38 @@ cd "$ROOT"
 : "${BENCH_PURGE:=0}"
 : "${BENCH_CLI:=$ROOT/dist/jobs/cli.js}"
 : "${BENCH_STRICT:=0}"
-: "${LL_PG_PORT:=55432}"
-: "${LL_REST_PORT:=8181}"
-export PGPASSWORD=${LAKELOADER_PG_PASSWORD:-lakeloader-local-pw}
-export PGHOST=${LAKELOADER_PG_HOST:-127.0.0.1} PGPORT=$LL_PG_PORT PGUSER=${LAKELOADER_PG_USER:-lakeloader} PGDATABASE=${LAKELOADER_PG_DATABASE:-demo}
 SOURCE=bench_validate
 NAMESPACE=bench.validate
-MARKER="lakeloader bench trips v1 rows=$BENCH_ROWS"
 TARGET_RATIO=3.0
-PY="$ROOT/.stack/venv/bin/python"
 
-say() { printf '\033[1;36m[bench-validate]\033[0m %s\n' "$*" >&2; }
-die() { printf '\033[1;31m[bench-validate] ERROR:\033[0m %s\n' "$*" >&2; exit 1; }
-now() { date +%s.%N; }
-psqlq() { psql -X -q -v ON_ERROR_STOP=1 "$@"; }
-lakeloader() { node "$BENCH_CLI" --config "$WORK/config" "$@"; }
-json() { node -e "const r = JSON.parse(require('fs').readFileSync(0, 'utf8')); console.log($1)"; }
-
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/lakeloader-bench-validate.XXXXXX")
+make_work_dir lakeloader-bench-validate
 restore_change=
 cleanup() {
   # the changed-value check must never leave bench.trips changed (bench/bulk reads it too)
   if [ -n "$restore_change" ]; then psqlq -c "$restore_change" >/dev/null 2>&1 || true; fi
-  psqlq -Atc "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = 'lakeloader_$SOURCE' AND NOT active" >/dev/null 2>&1 || true
-  psqlq -c "DROP PUBLICATION IF EXISTS lakeloader_$SOURCE" >/dev/null 2>&1 || true
-  if [ "$BENCH_PURGE" = 1 ]; then "$PY" bench/bulk/helpers.py purge --uri "http://127.0.0.1:$LL_REST_PORT" --namespace "$NAMESPACE" || true; fi
-  rm -rf "$WORK"
+  drop_slot_and_publication "$SOURCE"
+  if [ "$BENCH_PURGE" = 1 ]; then "$PY" bench/bulk/helpers.py purge --uri "$CATALOG_URI" --namespace "$NAMESPACE" || true; fi
 }
-trap cleanup EXIT
+on_exit cleanup
 
-say "stack: postgres, iceberg_rest, duckdb_ext, pyenv"
-scripts/stack/stack.sh up duckdb_ext pyenv postgres iceberg_rest >"$WORK/stack.log" 2>&1 || { cat "$WORK/stack.log" >&2; die "stack did not come up"; }
-[ -f "$BENCH_CLI" ] || die "$BENCH_CLI is missing: run 'npm run build'"
+start_stack postgres iceberg_rest
+# shellcheck disable=SC2119   # no make target builds the CLI for this benchmark
+require_built_cli
 node "$BENCH_CLI" validate --help >/dev/null 2>&1 || die "$BENCH_CLI has no 'validate' command (jobs/cli.ts must call registerValidate)"
 
 # 1. bench.trips, generated exactly as bench/bulk does (shared: generated once for both benchmarks)
-current=$(psqlq -Atc "SELECT obj_description('bench.trips'::regclass, 'pg_class')" 2>/dev/null || true)
-if [ "$current" != "$MARKER" ] || [ "$(psqlq -Atc 'SELECT count(*) FROM bench.trips')" != "$BENCH_ROWS" ]; then
+if ! trips_table_is_current "$BENCH_ROWS"; then
   say "generating bench.trips ($BENCH_ROWS rows; about a minute per 5 million)"
-  psqlq -v rows="$BENCH_ROWS" -v marker="$MARKER" -f bench/bulk/trips.sql 2>&1 | { grep -v 'NOTICE' || true; } >&2
+  generate_trips_table "$BENCH_ROWS"
 fi
 
-mkdir -p "$WORK/config"
-cp config/lakehouse.yaml config/kafka_clusters.yaml "$WORK/config/"
-cat >"$WORK/config/sources.yaml" <<EOF
-sources:
-  $SOURCE:
-    type: postgres
-    connection:
-      host: $PGHOST
-      port: $PGPORT
-      database: $PGDATABASE
-      user: $PGUSER
-      password: \${LAKELOADER_PG_PASSWORD:lakeloader-local-pw}
-    schemas: [bench]
-    include_tables: ['trips']
-    namespace: $NAMESPACE
-    parallel_workers: 1
-    parallel_tables: $BENCH_PARALLEL_TABLES
-    max_retries: 0
-EOF
+write_config "$SOURCE" bench.trips "$NAMESPACE" "parallel_workers: 1" "parallel_tables: $BENCH_PARALLEL_TABLES"
 
 # 2. the Iceberg copy: loaded when missing or of another size (a stale copy shows up as a mismatch below)
 iceberg_rows=$(lakeloader --log-level error sql --format csv "SELECT count(*) AS n FROM lake.\"$NAMESPACE\".trips" 2>/dev/null | tail -1 || true)
 if [ "$iceberg_rows" != "$BENCH_ROWS" ]; then
   say "loading bench.trips into $NAMESPACE"
-  "$PY" bench/bulk/helpers.py purge --uri "http://127.0.0.1:$LL_REST_PORT" --namespace "$NAMESPACE"
+  "$PY" bench/bulk/helpers.py purge --uri "$CATALOG_URI" --namespace "$NAMESPACE"
   lakeloader --log-format json bulk-load --source "$SOURCE" --no-resume >"$WORK/load.txt" 2>"$WORK/load.log" || { tail -5 "$WORK/load.log" >&2; die "bulk load failed"; }
   # validate needs no slot: drop it now rather than let it retain WAL during the runs
   psqlq -Atc "SELECT pg_drop_replication_slot('lakeloader_$SOURCE')" >/dev/null
@@ -106,21 +72,19 @@ copy_best=
 deep_best=
 deep_rss=
 for i in $(seq 1 "$BENCH_RUNS"); do
-  t0=$(now)
-  psqlq -c "COPY bench.trips TO STDOUT" >/dev/null
-  c=$(echo "$(now) - $t0" | bc)
-  load=$(cut -d' ' -f1 /proc/loadavg)
+  c=$(time_trips_copy)
+  load=$(load_avg_1m)
   t0=$(now)
   set +e
   /usr/bin/time -f '%M' -o "$WORK/rss" node "$BENCH_CLI" --config "$WORK/config" --log-format json validate --source "$SOURCE" --deep --format json >"$WORK/deep.json" 2>"$WORK/deep.log"
   rc=$?
   set -e
-  d=$(echo "$(now) - $t0" | bc)
-  [ $rc -eq 0 ] || { tail -5 "$WORK/deep.log" >&2; json 'JSON.stringify(r.tables.map((t) => [t.table, t.result, t.detail]))' <"$WORK/deep.json" >&2 || true; die "validate --deep exited with $rc (expected every table to match)"; }
-  phases=$(json 'JSON.stringify(r.tables[0].deep.phases)' <"$WORK/deep.json")
+  d=$(seconds_since "$t0")
+  [ $rc -eq 0 ] || { tail -5 "$WORK/deep.log" >&2; json "$WORK/deep.json" 'JSON.stringify(r.tables.map((t) => [t.table, t.result, t.detail]))' >&2 || true; die "validate --deep exited with $rc (expected every table to match)"; }
+  phases=$(json "$WORK/deep.json" 'JSON.stringify(r.tables[0].deep.phases)')
   say "round $i: COPY $(printf '%.2f' "$c")s, validate --deep $(printf '%.2f' "$d")s (ratio $(echo "scale=2; $d / $c" | bc)), phases $phases, load avg $load"
-  if [ -z "$copy_best" ] || [ "$(echo "$c < $copy_best" | bc)" = 1 ]; then copy_best=$c; fi
-  if [ -z "$deep_best" ] || [ "$(echo "$d < $deep_best" | bc)" = 1 ]; then deep_best=$d; deep_rss=$(cat "$WORK/rss"); best_phases=$phases; fi
+  if is_faster "$c" "$copy_best"; then copy_best=$c; fi
+  if is_faster "$d" "$deep_best"; then deep_best=$d; deep_rss=$(cat "$WORK/rss"); best_phases=$phases; fi
 done
 ratio=$(echo "scale=2; $deep_best / $copy_best" | bc)
 copy_best=$(printf '%.2f' "$copy_best")
@@ -139,14 +103,13 @@ if [ "$BENCH_CHECK_CHANGE" = 1 ]; then
   psqlq -c "$restore_change"
   restore_change=
   psqlq -c "VACUUM (FREEZE, ANALYZE) bench.trips"   # as bench/bulk/trips.sql leaves it (all-visible, frozen)
-  listed=$(json 'JSON.stringify(r.tables[0].deep.differences && r.tables[0].deep.differences.listed)' <"$WORK/change.json")
+  listed=$(json "$WORK/change.json" 'JSON.stringify(r.tables[0].deep.differences && r.tables[0].deep.differences.listed)')
   [ $rc -eq 1 ] && [ "$listed" = "[{\"kind\":\"changed\",\"key\":{\"id\":\"$id\"},\"columns\":[\"tip_amount\"]}]" ] \
     || die "one changed value (id $id, tip_amount) was not named: exit $rc, listed $listed"
   found="id=$id [tip_amount] named in $(tail -1 "$WORK/change-time")s"
 fi
 
-commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
-[ -n "$(git status --porcelain -- lib jobs 2>/dev/null)" ] && commit="$commit+dirty"
+commit=$(code_commit)
 met=$([ "$(echo "$ratio <= $TARGET_RATIO" | bc)" = 1 ] && echo met || echo MISSED)
 cat <<EOF
 
@@ -156,7 +119,7 @@ deep_seconds     $deep_best   (whole validate --deep process, fastest of $BENCH_
 ratio            $ratio   (target <= $TARGET_RATIO: $met)
 peak_rss_mib     $(( deep_rss / 1024 ))
 changed value    $found
-machine          $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')
+machine          $(nproc) cores, $(cpu_model)
 
 | date (UTC) | commit | rows | parallel_tables | copy s | validate --deep s | ratio | peak RSS MiB | changed value found |
 |---|---|---|---|---|---|---|---|---|
