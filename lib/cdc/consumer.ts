@@ -113,10 +113,17 @@ export class CdcConsumer {
     this.options.signal?.addEventListener('abort', onAbort);
     try {
       while (!this.stopping) {
-        const topics = (await admin.listTopics()).filter((t) => pattern.test(t));
-        if (topics.length > 0) await this.consume(kafka, groupId, topics, pattern);
-        else if (this.idleDone()) break;
-        else await sleep(1000);
+        try {
+          const topics = (await admin.listTopics()).filter((t) => pattern.test(t));
+          if (topics.length > 0) await this.consume(kafka, groupId, topics, pattern);
+          else if (this.idleDone()) break;
+          else await sleep(1000);
+        } catch (err) {
+          // a broker restart or network cut: wait for Kafka rather than exit (Iceberg holds the position)
+          if (!isKafkaUnavailable(err)) throw err;
+          this.log.warn(`Kafka is unavailable, retrying in 2s: ${errorMessage(err)}`);
+          await sleep(2000);
+        }
       }
       await this.flushNow();
       if (this.failure) throw this.failure;
@@ -168,6 +175,10 @@ export class CdcConsumer {
       }
       this.metrics.ready = true;
     });
+    consumer.on(consumer.events.CRASH, ({ payload }) => {
+      // kafkajs restarts itself after retriable errors (a broker away); any other crash stops the job
+      if (!payload.restart) this.failure ??= new JobError(`the Kafka consumer stopped: ${errorMessage(payload.error)}`);
+    });
     await consumer.run({ autoCommit: false, eachBatchAutoResolve: false, eachBatch: (payload) => this.onBatch(payload) });
     const admin = kafka.admin();
     await admin.connect();
@@ -175,15 +186,24 @@ export class CdcConsumer {
     try {
       while (!this.stopping) {
         await sleep(500);
-        if (this.failure) await this.stop('failure');
-        else if (this.idleDone() && (await this.caughtUp(admin, groupId, topics))) await this.stop('idle');
-        else if (Date.now() - topicsCheckedAt > 15_000) {
-          topicsCheckedAt = Date.now();
-          // kafkajs fixes a subscription at start: new tables' topics need a new session
-          if ((await admin.listTopics()).some((t) => pattern.test(t) && !topics.includes(t))) {
-            this.log.info('new Debezium topics appeared: resubscribing');
-            break;
+        if (this.failure) {
+          await this.stop('failure');
+          continue;
+        }
+        try {
+          if (this.idleDone() && (await this.caughtUp(admin, groupId, topics))) await this.stop('idle');
+          else if (Date.now() - topicsCheckedAt > 15_000) {
+            topicsCheckedAt = Date.now();
+            // kafkajs fixes a subscription at start: new tables' topics need a new session
+            if ((await admin.listTopics()).some((t) => pattern.test(t) && !topics.includes(t))) {
+              this.log.info('new Debezium topics appeared: resubscribing');
+              break;
+            }
           }
+        } catch (err) {
+          // the broker is away; the consumer reconnects by itself (kafkajs), these checks on the next round
+          if (!isKafkaUnavailable(err)) throw err;
+          this.log.warn(`Kafka is unavailable: ${errorMessage(err)}`);
         }
       }
     } finally {
@@ -440,6 +460,14 @@ function connectorSettings(config: LakeloaderConfig, name: string, source: Postg
   const file = path.join(config.dir, `debezium_${name}.json`);
   if (existsSync(file)) return (JSON.parse(readFileSync(file, 'utf8')) as { config: Record<string, string> }).config;
   return debeziumConnectorConfig(name, source, { slotName: '', publicationName: '' }).config;
+}
+
+/** Kafka is away (broker restarting, connection refused…): the same test kafkajs uses to restart its consumer. */
+function isKafkaUnavailable(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  let cause: unknown = err;
+  while (cause instanceof Error && cause.cause) cause = cause.cause;
+  return err.name === 'KafkaJSNumberOfRetriesExceeded' || (cause as { retriable?: unknown }).retriable === true;
 }
 
 function sleep(ms: number): Promise<void> {
