@@ -160,7 +160,9 @@ export class CdcConsumer {
 
   /** One consumer session on a fixed topic list; resolves when stopping or when new topics appear. */
   private async consume(kafka: ReturnType<typeof kafkaClient>, groupId: string, topics: string[], pattern: RegExp): Promise<void> {
-    const consumer = kafka.consumer({ groupId, sessionTimeout: 60_000, heartbeatInterval: 3000, maxBytesPerPartition: 8 * 1024 * 1024 });
+    // a short session: a consumer restarted after a crash waits for its dead predecessor to time out
+    // before the group assigns it anything; slow micro-batches keep heartbeating (onBatch)
+    const consumer = kafka.consumer({ groupId, sessionTimeout: 10_000, heartbeatInterval: 3000, maxBytesPerPartition: 8 * 1024 * 1024 });
     this.consumer = consumer;
     await consumer.connect();
     await consumer.subscribe({ topics, fromBeginning: this.options.fromBeginning });
@@ -227,11 +229,37 @@ export class CdcConsumer {
       resolveOffset(message.offset);
       if (this.buffer.length >= this.batchSize) {
         // pipelined: one micro-batch applies while the next one is fetched and fills; never more
-        if (this.inFlight > 0) await this.flushing;
+        if (this.inFlight > 0) await this.untilFlushed(heartbeat);
         void this.flushNow();
         await heartbeat();
       }
     }
+  }
+
+  /** Waits for the micro-batch in flight, heartbeating meanwhile: a commit retrying for a minute keeps the group membership. */
+  private async untilFlushed(heartbeat: () => Promise<void>): Promise<void> {
+    let done = false;
+    const flushing = this.flushing.then(() => (done = true));
+    while (!done) {
+      await Promise.race([flushing, sleep(2000)]);
+      if (!done) await heartbeat();
+    }
+  }
+
+  /**
+   * The events Iceberg does not hold yet. After a rebalance or a kafkajs restart the consumer fetches
+   * again from Iceberg's offsets, so what the buffer or a micro-batch in flight held arrives twice.
+   */
+  private unapplied(events: Buffered[]): Buffered[] {
+    const next = new Map<string, bigint>();
+    return events.filter(({ topic, partition, message }) => {
+      const table = this.tables.get(tableOfTopic(topic, this.prefix) ?? '');
+      const floor = next.get(`${topic}/${partition}`) ?? (table?.topic === topic ? table.offsets.get(partition) : undefined);
+      const offset = BigInt(message.offset);
+      if (floor !== undefined && offset < floor) return false;
+      next.set(`${topic}/${partition}`, offset + 1n);
+      return true;
+    });
   }
 
   private flushIfDue(): void {
@@ -260,7 +288,8 @@ export class CdcConsumer {
       this.inFlight++;
       this.flushing = this.flushing.then(async () => {
         try {
-          if (!this.failure) await this.applyEvents(events);
+          const fresh = this.unapplied(events);
+          if (!this.failure && fresh.length > 0) await this.applyEvents(fresh);
         } catch (err) {
           this.failure = err instanceof Error ? err : new Error(String(err));
           this.log.error(`micro-batch failed: ${errorMessage(err)}`);
