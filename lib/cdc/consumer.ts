@@ -53,7 +53,8 @@ type DecodeResult = { event: DecodedEvent } | { error: string };
 interface DecodedBatch { events: Buffered[]; results: DecodeResult[]; seconds: number }
 
 const USABLE = new Set(['completed', 'cdc_only']);
-const SESSION_TIMEOUT_MS = 20_000;
+const SESSION_TIMEOUT_MS = 10_000;
+const REBALANCE_TIMEOUT_MS = 20_000;
 const HEARTBEAT_MS = 3000;
 /** Events decoded between two yields to the event loop (~10 ms of work). */
 const DECODE_SLICE = 1000;
@@ -131,10 +132,17 @@ export class CdcConsumer {
     this.options.signal?.addEventListener('abort', onAbort);
     try {
       while (!this.stopping) {
-        const topics = (await admin.listTopics()).filter((t) => pattern.test(t));
-        if (topics.length > 0) await this.consume(kafka, groupId, topics, pattern);
-        else if (this.idleDone()) break;
-        else await sleep(1000);
+        try {
+          const topics = (await admin.listTopics()).filter((t) => pattern.test(t));
+          if (topics.length > 0) await this.consume(kafka, groupId, topics, pattern);
+          else if (this.idleDone()) break;
+          else await sleep(1000);
+        } catch (err) {
+          // a broker restart or network cut: wait for Kafka rather than exit (Iceberg holds the position)
+          if (!isKafkaUnavailable(err)) throw err;
+          this.log.warn(`Kafka is unavailable, retrying in 2s: ${errorMessage(err)}`);
+          await sleep(2000);
+        }
       }
       await this.flushNow();
       if (this.failure) throw this.failure;
@@ -172,11 +180,11 @@ export class CdcConsumer {
 
   /** One consumer session on a fixed topic list; resolves when stopping or when new topics appear. */
   private async consume(kafka: ReturnType<typeof kafkaClient>, groupId: string, topics: string[], pattern: RegExp): Promise<void> {
-    // A SIGKILLed consumer stays in the group until its session times out, and a rebalance waits for it;
-    // kept below kafkajs's 30 s request timeout, a restarted consumer's SyncGroup outlives the dead
-    // member instead of timing out and rejoining as one more dead member. onBatch heartbeats while it
-    // waits for a long micro-batch, so the session stays alive however long a batch takes.
-    const consumer = kafka.consumer({ groupId, sessionTimeout: SESSION_TIMEOUT_MS, rebalanceTimeout: SESSION_TIMEOUT_MS, heartbeatInterval: HEARTBEAT_MS, maxBytesPerPartition: 8 * 1024 * 1024 });
+    // A SIGKILLed consumer stays in the group until its session times out, and a rebalance waits for it:
+    // a short session lets a restarted consumer in soon, and keeps its SyncGroup below kafkajs's 30 s
+    // request timeout (else it times out, rejoins, and leaves one more dead member behind). onBatch
+    // heartbeats while it waits for a long micro-batch, so a slow commit keeps the membership.
+    const consumer = kafka.consumer({ groupId, sessionTimeout: SESSION_TIMEOUT_MS, rebalanceTimeout: REBALANCE_TIMEOUT_MS, heartbeatInterval: HEARTBEAT_MS, maxBytesPerPartition: 8 * 1024 * 1024 });
     this.consumer = consumer;
     await consumer.connect();
     await consumer.subscribe({ topics, fromBeginning: this.options.fromBeginning });
@@ -191,6 +199,10 @@ export class CdcConsumer {
       }
       this.metrics.ready = true;
     });
+    consumer.on(consumer.events.CRASH, ({ payload }) => {
+      // kafkajs restarts itself after retriable errors (a broker away); any other crash stops the job
+      if (!payload.restart) this.failure ??= new JobError(`the Kafka consumer stopped: ${errorMessage(payload.error)}`);
+    });
     await consumer.run({ autoCommit: false, eachBatchAutoResolve: false, eachBatch: (payload) => this.onBatch(payload) });
     const admin = kafka.admin();
     await admin.connect();
@@ -198,15 +210,24 @@ export class CdcConsumer {
     try {
       while (!this.stopping) {
         await sleep(500);
-        if (this.failure) await this.stop('failure');
-        else if (this.idleDone() && (await this.caughtUp(admin, groupId, topics))) await this.stop('idle');
-        else if (Date.now() - topicsCheckedAt > 15_000) {
-          topicsCheckedAt = Date.now();
-          // kafkajs fixes a subscription at start: new tables' topics need a new session
-          if ((await admin.listTopics()).some((t) => pattern.test(t) && !topics.includes(t))) {
-            this.log.info('new Debezium topics appeared: resubscribing');
-            break;
+        if (this.failure) {
+          await this.stop('failure');
+          continue;
+        }
+        try {
+          if (this.idleDone() && (await this.caughtUp(admin, groupId, topics))) await this.stop('idle');
+          else if (Date.now() - topicsCheckedAt > 15_000) {
+            topicsCheckedAt = Date.now();
+            // kafkajs fixes a subscription at start: new tables' topics need a new session
+            if ((await admin.listTopics()).some((t) => pattern.test(t) && !topics.includes(t))) {
+              this.log.info('new Debezium topics appeared: resubscribing');
+              break;
+            }
           }
+        } catch (err) {
+          // the broker is away; the consumer reconnects by itself (kafkajs), these checks on the next round
+          if (!isKafkaUnavailable(err)) throw err;
+          this.log.warn(`Kafka is unavailable: ${errorMessage(err)}`);
         }
       }
     } finally {
@@ -230,13 +251,18 @@ export class CdcConsumer {
       resolveOffset(message.offset);
       if (this.buffer.length >= this.batchSize) {
         // pipelined: one micro-batch applies while the next is fetched and decoded; never more than two
-        while (this.inFlight.length >= 2) {
-          await Promise.race([this.inFlight[0], sleep(HEARTBEAT_MS)]);
-          await heartbeat();
-        }
+        await this.untilOneInFlight(heartbeat);
         void this.flushNow();
         await heartbeat();
       }
+    }
+  }
+
+  /** Waits until at most one micro-batch is in flight, heartbeating meanwhile: a commit retrying for a minute keeps the group membership. */
+  private async untilOneInFlight(heartbeat: () => Promise<void>): Promise<void> {
+    while (this.inFlight.length >= 2) {
+      await Promise.race([this.inFlight[0], sleep(HEARTBEAT_MS)]);
+      await heartbeat();
     }
   }
 
@@ -519,6 +545,14 @@ function connectorSettings(config: LakeloaderConfig, name: string, source: Postg
   const file = path.join(config.dir, `debezium_${name}.json`);
   if (existsSync(file)) return (JSON.parse(readFileSync(file, 'utf8')) as { config: Record<string, string> }).config;
   return debeziumConnectorConfig(name, source, { slotName: '', publicationName: '' }).config;
+}
+
+/** Kafka is away (broker restarting, connection refused…): the same test kafkajs uses to restart its consumer. */
+function isKafkaUnavailable(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  let cause: unknown = err;
+  while (cause instanceof Error && cause.cause) cause = cause.cause;
+  return err.name === 'KafkaJSNumberOfRetriesExceeded' || (cause as { retriable?: unknown }).retriable === true;
 }
 
 function sleep(ms: number): Promise<void> {

@@ -9,8 +9,11 @@ export interface CliResult {
   stderr: string;
 }
 
-/** onStderr sees the stderr so far, e.g. to act when a log line appears. */
-export function runCli(args: string[], env: NodeJS.ProcessEnv = {}, onStderr?: (text: string) => void): Promise<CliResult> {
+/**
+ * onStderr sees the stderr so far, e.g. to act when a log line appears. A run longer than timeoutMs is
+ * SIGKILLed (code null): a hanging command fails its test instead of outliving it.
+ */
+export function runCli(args: string[], env: NodeJS.ProcessEnv = {}, onStderr?: (text: string) => void, options: { timeoutMs?: number } = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [path.join(PROJECT_ROOT, 'dist', 'jobs', 'cli.js'), ...args], {
       cwd: PROJECT_ROOT,
@@ -23,7 +26,14 @@ export function runCli(args: string[], env: NodeJS.ProcessEnv = {}, onStderr?: (
       stderr += d.toString();
       onStderr?.(stderr);
     });
+    const timer = options.timeoutMs === undefined ? undefined : setTimeout(() => {
+      stderr += `\n[test] killed after ${options.timeoutMs} ms\n`;
+      child.kill('SIGKILL');
+    }, options.timeoutMs);
     child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
   });
 }

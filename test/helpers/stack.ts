@@ -46,3 +46,21 @@ export async function readWithPyIceberg(
   const { stdout } = await run(stack.python, args, { maxBuffer: 512 * 1024 * 1024 });
   return JSON.parse(stdout) as PyIcebergTable;
 }
+
+/**
+ * Stops or starts one component of the local stack (`scripts/stack/stack.sh down|up <component>`),
+ * on the ports this process's LL_*_PORT variables name, as the stack itself does.
+ */
+export async function stackComponent(action: 'up' | 'down', component: string): Promise<void> {
+  await run('bash', [path.join(PROJECT_ROOT, 'scripts', 'stack', 'stack.sh'), action, component], { cwd: PROJECT_ROOT, maxBuffer: 16 * 1024 * 1024 });
+}
+
+/** Takes a component down for `ms`, then up again — up even when something in between fails. */
+export async function outage(component: string, ms: number, during: () => Promise<void> = async () => undefined): Promise<void> {
+  await stackComponent('down', component);
+  try {
+    await Promise.all([during(), new Promise((r) => setTimeout(r, ms))]);
+  } finally {
+    await stackComponent('up', component);
+  }
+}

@@ -6,29 +6,18 @@
  * consumer SIGKILLed again and again during a workload.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type pg from 'pg';
 import { kafkaClient } from '../../lib/kafka/client.js';
-import { PROJECT_ROOT } from '../../lib/paths.js';
+import {
+  BackgroundCdc, KeyedWorkload, assertOffsetsAtEnd, catchUp as catchUpTables, consumeUntil as consumeSourceUntil, createCdcSource, keyedTableDdl, removeCdcSource, rng, sleep,
+} from '../helpers/cdc.js';
 import { runCli } from '../helpers/cli.js';
-import { diffTable } from '../helpers/compare.js';
 import { testConfigDir, uniqueName } from '../helpers/config.js';
 import { dropTestSource, pgClient } from '../helpers/pg.js';
 import { readWithPyIceberg, stack } from '../helpers/stack.js';
-
-
-/** Deterministic pseudo-random numbers, so a failing workload can be replayed. */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s * 1664525 + 1013904223) >>> 0;
-    return s / 2 ** 32;
-  };
-}
 
 // the same suite for both JsonConverter settings: with schemas the events type themselves; without,
 // the consumer types them from the PostgreSQL catalog
@@ -42,28 +31,9 @@ for (const schemasEnable of [true, false]) describe(`CDC end to end, JSON ${sche
   let webhook: http.Server;
   const webhookCalls: Record<string, unknown>[] = [];
 
-  const cdc = (extra: string[] = []) => runCli(['--config', configDir, 'cdc', '--source', source, '--exit-when-idle', '4', '--from-beginning', '--metrics-port', '0', ...extra]);
-
-  /** Runs the consumer until `problem` finds none (Debezium needs a moment to publish every topic). */
-  async function consumeUntil(problem: () => Promise<string | null>, attempts = 6): Promise<void> {
-    let found: string | null = null;
-    for (let i = 0; i < attempts; i++) {
-      const r = await cdc();
-      assert.equal(r.code, 0, r.stdout + r.stderr);
-      found = await problem();
-      if (!found) return;
-    }
-    assert.fail(`lakehouse never caught up: ${found}`);
-  }
-
+  const consumeUntil = (problem: () => Promise<string | null>) => consumeSourceUntil(configDir, source, problem);
   /** Runs the consumer until the tables equal PostgreSQL. */
-  const catchUp = (tables: string[]) => consumeUntil(async () => {
-    for (const t of tables) {
-      const diff = await diffTable(db, `${schema}.${t}`, 'id', await readWithPyIceberg(`${namespace}.${t}`));
-      if (diff) return diff;
-    }
-    return null;
-  });
+  const catchUp = (tables: string[]) => catchUpTables(db, configDir, source, schema, namespace, tables);
 
   before(async () => {
     webhook = http.createServer((req, res) => {
@@ -232,65 +202,41 @@ for (const schemasEnable of [true, false]) describe(`CDC end to end, JSON ${sche
 
 describe('CDC crash safety', () => {
   const crashSchema = uniqueName('llcrash');
+  const crashNamespace = `lltest.${crashSchema}`;
   let db: pg.Client;
+  let writer: pg.Client;
   let configDir: string;
 
   before(async () => {
     db = await pgClient();
-    await db.query(`CREATE SCHEMA ${crashSchema}`);
-    await db.query(`CREATE TABLE ${crashSchema}.acct (id int PRIMARY KEY, balance bigint NOT NULL, note text);
-      INSERT INTO ${crashSchema}.acct SELECT i, 0, 'start' FROM generate_series(1, 2000) i;`);
-    configDir = testConfigDir({
-      [crashSchema]: { schemas: [crashSchema], namespace: `lltest.${crashSchema}`, kafka: { cluster: 'local', topic_prefix: crashSchema }, cdc: { batch_size: 200, trigger_interval: 1, metrics_port: 0 } },
-    });
-    assert.equal((await runCli(['--config', configDir, 'bulk-load', '--source', crashSchema])).code, 0);
-    assert.equal((await runCli(['--config', configDir, 'connector', 'apply', '--source', crashSchema])).code, 0);
+    writer = await pgClient();
+    configDir = await createCdcSource(db, crashSchema, keyedTableDdl(`${crashSchema}.acct`, 2000));
   });
 
   after(async () => {
-    await runCli(['--config', configDir, 'connector', 'delete', '--source', crashSchema]).catch(() => undefined);
-    await dropTestSource(db, crashSchema);
+    await removeCdcSource(db, configDir, crashSchema);
+    await writer.end();
     await db.end();
   });
 
-  test('SIGKILLed every few seconds during a workload: final state exact, no duplicate keys', { timeout: 600_000 }, async () => {
+  test('SIGKILLed every 10-20 s and restarted during a three-minute workload: final state exact, no duplicate keys', { timeout: 900_000 }, async () => {
     const random = rng(7);
+    const workload = new KeyedWorkload(writer, `${crashSchema}.acct`, { seed: 7, keys: 2000, seconds: 165 });
     let running = true;
-    let next = 10_000;
-    const workload = (async () => {
-      const end = Date.now() + 60_000;
-      while (Date.now() < end) {
-        const id = 1 + Math.floor(random() * 2000);
-        const roll = random();
-        if (roll < 0.6) await db.query(`UPDATE ${crashSchema}.acct SET balance = balance + 1, note = 'u' WHERE id = $1`, [id]);
-        else if (roll < 0.8) await db.query(`INSERT INTO ${crashSchema}.acct VALUES ($1, 1, 'i')`, [next++]);
-        else await db.query(`DELETE FROM ${crashSchema}.acct WHERE id = $1`, [id]);
-      }
-      running = false;
-    })();
+    void workload.done.finally(() => (running = false));
     let kills = 0;
-    while (running) {
-      const child = spawn(process.execPath, [path.join(PROJECT_ROOT, 'dist', 'jobs', 'cli.js'), '--config', configDir, 'cdc', '--source', crashSchema, '--from-beginning', '--metrics-port', '0'], { cwd: PROJECT_ROOT, stdio: 'ignore' });
-      await new Promise((r) => setTimeout(r, 4000 + Math.floor(random() * 6000)));
-      child.kill('SIGKILL');
-      await new Promise((r) => child.once('exit', r));
-      kills++;
+    try {
+      while (running) {
+        const cdc = new BackgroundCdc(configDir, crashSchema);
+        await sleep(10_000 + Math.floor(random() * 10_000));
+        await cdc.kill();
+        kills++;
+      }
+    } finally {
+      await workload.stop();
     }
-    await workload;
-    assert.ok(kills >= 5, `killed ${kills} times`);
-    let diff: string | null = 'not run';
-    for (let i = 0; i < 6 && diff; i++) {
-      const r = await runCli(['--config', configDir, 'cdc', '--source', crashSchema, '--exit-when-idle', '4', '--from-beginning', '--metrics-port', '0']);
-      assert.equal(r.code, 0, r.stderr);
-      diff = await diffTable(db, `${crashSchema}.acct`, 'id', await readWithPyIceberg(`lltest.${crashSchema}.acct`));
-    }
-    assert.equal(diff, null);
-    const status = (await readWithPyIceberg(`lltest.${crashSchema}._cdc_status`)).rows.find((r) => r.table_name === `${crashSchema}.acct`)!;
-    const offsets = JSON.parse(String(status.kafka_offsets)) as { partitions: Record<string, string> };
-    const admin = kafkaClient({ brokers: [stack.kafkaBroker], client_id: 'lltest', ssl: false }).admin();
-    await admin.connect();
-    const high = await admin.fetchTopicOffsets(`${crashSchema}.${crashSchema}.acct`);
-    await admin.disconnect();
-    assert.equal(offsets.partitions['0'], high[0]!.high, '_cdc_status holds the offset after the last event');
+    assert.ok(kills >= 8, `killed ${kills} times`);
+    await catchUpTables(db, configDir, crashSchema, crashSchema, crashNamespace, ['acct']);
+    await assertOffsetsAtEnd(crashNamespace, `${crashSchema}.acct`, `${crashSchema}.${crashSchema}.acct`);
   });
 });
