@@ -242,20 +242,29 @@ export class CdcConsumer {
   private async onBatch({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {
     const table = this.tables.get(this.tableOf(batch.topic) ?? '');
     const floor = table?.topic === batch.topic ? table.offsets.get(batch.partition) : undefined;
+    // offsets are resolved before every wait and at the end, not per message (kafkajs does work per call)
+    let unresolved: string | undefined;
+    const resolve = () => {
+      if (unresolved !== undefined) resolveOffset(unresolved);
+      unresolved = undefined;
+    };
     for (const message of batch.messages) {
       if (!isRunning() || isStale() || this.stopping) break;
-      this.lastMessageAt = Date.now();
       if (floor === undefined || BigInt(message.offset) >= floor) {
         this.buffer.push({ topic: batch.topic, partition: batch.partition, message });
       }
-      resolveOffset(message.offset);
+      unresolved = message.offset;
       if (this.buffer.length >= this.batchSize) {
+        resolve();
+        this.lastMessageAt = Date.now();
         // pipelined: one micro-batch applies while the next is fetched and decoded; never more than two
         await this.untilOneInFlight(heartbeat);
         void this.flushNow();
         await heartbeat();
       }
     }
+    resolve();
+    if (batch.messages.length > 0) this.lastMessageAt = Date.now();
   }
 
   /** Waits until at most one micro-batch is in flight, heartbeating meanwhile: a commit retrying for a minute keeps the group membership. */

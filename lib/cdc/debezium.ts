@@ -1104,10 +1104,10 @@ export function decimalText(unscaled: bigint, scale: number): string {
  * inside the double's rounding interval, correctly rounded, laid out in plain notation for decimal
  * exponents -4…14 and as `d.ddde+XX` otherwise.
  */
-export function float8Text(x: number): string {
+export function float8Text(x: number, exact = false): string {
   const special = specialFloat(x);
   if (special !== undefined) return special;
-  return floatLayout(x < 0, ...shortestDigits(Math.abs(x), DOUBLE), 15);
+  return floatLayout(x < 0, ...shortestDigits(Math.abs(x), DOUBLE, exact), 15);
 }
 
 /** float4out likewise (f2s.c): shortest decimal inside the float's interval, plain for exponents -4…5. */
@@ -1195,13 +1195,17 @@ function strictlyInside(digits: bigint, exponent: number, interval: { mm: bigint
  * checked. Otherwise (and for floats, where JavaScript has no shortest form) each length is tried
  * in turn, with the correctly rounded decimal and its neighbours.
  */
-function shortestDigits(x: number, format: FloatFormat): [digits: string, exponent: number] {
+/**
+ * `exact`: always search (tests compare the two paths). JavaScript's shortest digits are PostgreSQL's
+ * (Ryu's) unless a candidate lies on a rounding boundary or ties: that needs a decimal of 16+
+ * significant digits (a double's interval is ~2^-53 wide) or a value beyond 2^53.
+ */
+function shortestDigits(x: number, format: FloatFormat, exact = false): [digits: string, exponent: number] {
   let from = 1;
   let fast: { digits: string; exponent: number } | undefined;
-  if (format === DOUBLE) {
+  if (format === DOUBLE && !exact) {
     fast = decimalDigits(String(x));
-    // 17 digits may come from an exact tie, which PostgreSQL rounds to even
-    const suspicious = fast.digits.endsWith('5') || x >= 2 ** 53 || fast.digits.length === DOUBLE.maxDigits;
+    const suspicious = x >= 2 ** 53 || fast.digits.length >= 16;
     if (!suspicious) return [fast.digits, fast.exponent];
   }
   const interval = roundingInterval(x, format);

@@ -538,3 +538,17 @@ describe('ZonedTimestamp fast path', () => {
     for (const iso of samples) assert.equal(outcome(timestamptzText, iso), outcome(timestamptzTextExact, iso), iso);
   });
 });
+
+describe('float8 fast path', () => {
+  test('JavaScript\'s shortest digits agree with the exact search for values of up to 15 digits', () => {
+    let x = 987654321;
+    const random = () => ((x = (x * 1103515245 + 12345) >>> 0) / 2 ** 32);
+    const values = [0.1, 0.5, 123.455, 1e-7, 2.5e-5, 1e15 - 1, 4503599627370495.5, 0.30000000000000004];
+    for (let i = 0; i < 20000; i++) {
+      const digits = 1 + Math.floor(random() * 15);
+      const scale = Math.floor(random() * 40) - 20;
+      values.push(Number(`${Math.floor(random() * 10 ** digits)}e${scale}`) * (random() < 0.5 ? -1 : 1), random() * 10 ** scale);
+    }
+    for (const v of values) assert.equal(float8Text(v), float8Text(v, true), String(v));
+  });
+});
