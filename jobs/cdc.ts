@@ -11,11 +11,12 @@ export function registerCdc(program: Command): void {
     .description('consume the source\'s Debezium topics and apply every change to Iceberg, exactly once')
     .requiredOption('-s, --source <name>', 'source from sources.yaml')
     .addOption(new Option('--batch-size <n>', 'events per micro-batch (default: sources.yaml cdc.batch_size)').argParser(positiveInteger('--batch-size')))
+    .addOption(new Option('--max-batch-mib <mib>', 'MiB of messages per micro-batch at most (default: cdc.max_batch_mib)').argParser(positiveNumber('--max-batch-mib')))
     .addOption(new Option('--trigger-interval <seconds>', 'max seconds a micro-batch waits (default: cdc.trigger_interval)').argParser(positiveNumber('--trigger-interval')))
     .addOption(new Option('--exit-when-idle <seconds>', 'exit 0 once caught up and idle this long (backfills, tests)').argParser(positiveNumber('--exit-when-idle')))
     .option('--from-beginning', 'a new consumer group starts at the earliest offsets (default: latest)')
     .addOption(new Option('--metrics-port <port>', 'port of /metrics, /health, /ready (0 = off; default: cdc.metrics_port)').argParser((v) => Number(v)))
-    .action(async (opts: { source: string; batchSize?: number; triggerInterval?: number; exitWhenIdle?: number; fromBeginning?: boolean; metricsPort?: number }, cmd: Command) => {
+    .action(async (opts: { source: string; batchSize?: number; maxBatchMib?: number; triggerInterval?: number; exitWhenIdle?: number; fromBeginning?: boolean; metricsPort?: number }, cmd: Command) => {
       const { config } = commandContext(cmd);
       const abort = new AbortController();
       const stop = (signal: string) => {
@@ -29,6 +30,7 @@ export function registerCdc(program: Command): void {
         fromBeginning: Boolean(opts.fromBeginning),
         signal: abort.signal,
         ...(opts.batchSize ? { batchSize: opts.batchSize } : {}),
+        ...(opts.maxBatchMib ? { maxBatchMib: opts.maxBatchMib } : {}),
         ...(opts.triggerInterval ? { triggerInterval: opts.triggerInterval } : {}),
         ...(opts.exitWhenIdle ? { exitWhenIdle: opts.exitWhenIdle } : {}),
         ...(opts.metricsPort !== undefined ? { metricsPort: opts.metricsPort } : {}),

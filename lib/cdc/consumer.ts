@@ -31,6 +31,8 @@ import { formatOffsets, tableOfTopic, tableStateFromStatus, type TableState } fr
 export interface CdcOptions {
   source: string;
   batchSize?: number;
+  /** MiB of Kafka messages per micro-batch at most. */
+  maxBatchMib?: number;
   /** Seconds a micro-batch may wait to fill up. */
   triggerInterval?: number;
   /** Exit 0 once caught up and idle this many seconds. */
@@ -99,6 +101,13 @@ export class CdcConsumer {
     let table = this.topicTables.get(topic);
     if (table === undefined) this.topicTables.set(topic, (table = tableOfTopic(topic, this.prefix)));
     return table;
+  }
+
+  /** Bytes of the Kafka messages in the buffer, against cdc.max_batch_mib. */
+  private bufferBytes = 0;
+
+  private get batchBytes(): number {
+    return (this.options.maxBatchMib ?? this.source.cdc.max_batch_mib) * 1024 * 1024;
   }
 
   private get batchSize(): number {
@@ -252,9 +261,10 @@ export class CdcConsumer {
       if (!isRunning() || isStale() || this.stopping) break;
       if (floor === undefined || BigInt(message.offset) >= floor) {
         this.buffer.push({ topic: batch.topic, partition: batch.partition, message });
+        this.bufferBytes += (message.value?.length ?? 0) + (message.key?.length ?? 0);
       }
       unresolved = message.offset;
-      if (this.buffer.length >= this.batchSize) {
+      if (this.buffer.length >= this.batchSize || this.bufferBytes >= this.batchBytes) {
         resolve();
         this.lastMessageAt = Date.now();
         // pipelined: one micro-batch applies while the next is fetched and decoded; never more than two
@@ -301,6 +311,7 @@ export class CdcConsumer {
     if (this.buffer.length > 0 && !this.failure) {
       const events = this.buffer;
       this.buffer = [];
+      this.bufferBytes = 0;
       this.firstBufferedAt = 0;
       const decoded = this.decodeEvents(events);
       decoded.catch(() => undefined); // its failure surfaces where it is awaited, below

@@ -49,6 +49,8 @@ const sourceCommon = {
   cdc: z.object({
     /** Events per micro-batch (one Iceberg commit). */
     batch_size: positiveInt.default(10_000),
+    /** A micro-batch is also cut at this many MiB of Kafka messages: large rows must not exhaust memory. */
+    max_batch_mib: z.coerce.number().positive().default(128),
     /** Max seconds a micro-batch waits to fill up. */
     trigger_interval: z.coerce.number().positive().default(5),
     /** Fail the consumer when dead letters exceed this share of consumed events (after 100 events). */
@@ -57,7 +59,7 @@ const sourceCommon = {
     group_id: z.string().min(1).optional(),
     /** Port of /metrics, /health and /ready (0 = off). */
     metrics_port: z.coerce.number().int().min(0).max(65535).default(9464),
-  }).strict().default({ batch_size: 10_000, trigger_interval: 5, max_dead_letter_ratio: 0.01, metrics_port: 9464 }),
+  }).strict().default({ batch_size: 10_000, max_batch_mib: 128, trigger_interval: 5, max_dead_letter_ratio: 0.01, metrics_port: 9464 }),
   /** Where schema changes are announced (besides the log and _schema_changes). */
   notifications: z.object({
     /** Generic webhooks: POST of a JSON document per change. */

@@ -15,6 +15,7 @@ import {
   BackgroundCdc, KeyedWorkload, assertOffsetsAtEnd, catchUp as catchUpTables, consumeUntil as consumeSourceUntil, createCdcSource, keyedTableDdl, removeCdcSource, rng, sleep,
 } from '../helpers/cdc.js';
 import { runCli } from '../helpers/cli.js';
+import { diffTable } from '../helpers/compare.js';
 import { testConfigDir, uniqueName } from '../helpers/config.js';
 import { dropTestSource, pgClient } from '../helpers/pg.js';
 import { readWithPyIceberg, stack } from '../helpers/stack.js';
@@ -139,6 +140,22 @@ for (const schemasEnable of [true, false]) describe(`CDC end to end, JSON ${sche
     const docs = await readWithPyIceberg(`${namespace}.docs`, { orderBy: 'id' });
     assert.ok(docs.rows.every((r) => String(r.body).length === 12_800), 'bodies intact');
     assert.deepEqual(docs.rows.map((r) => r.title), ['retitled', 'retitled', 'retitled', 'doc 4', 'doc 5']);
+  });
+
+  test('micro-batches are cut at --max-batch-mib, so large rows cannot exhaust memory', { timeout: 180_000 }, async () => {
+    await db.query(`INSERT INTO ${schema}.docs SELECT i, 'big ' || i, repeat(md5(i::text), 200) FROM generate_series(100, 159) i`); // 6.4 KB rows
+    const logs: string[] = [];
+    let diff: string | null = 'not run';
+    for (let i = 0; i < 6 && diff; i++) {
+      const r = await runCli(['--config', configDir, '--log-format', 'json', 'cdc', '--source', source, '--exit-when-idle', '4', '--from-beginning', '--metrics-port', '0', '--max-batch-mib', '0.05']);
+      assert.equal(r.code, 0, r.stderr);
+      logs.push(r.stderr);
+      diff = await diffTable(db, `${schema}.docs`, 'id', await readWithPyIceberg(`${namespace}.docs`));
+    }
+    assert.equal(diff, null);
+    const sizes = logs.join('\n').split('\n').filter((l) => l.includes('"micro-batch committed"')).map((l) => (JSON.parse(l) as { events: number }).events);
+    // 0.05 MiB holds at most 8 of these messages (plus the one that crosses the limit); batch_size alone would allow 500
+    assert.ok(sizes.length >= 5 && Math.max(...sizes) <= 12, `micro-batch sizes ${sizes.join(', ')}`);
   });
 
   test('malformed messages go to _dead_letters and the consumer keeps going', { timeout: 180_000 }, async () => {
