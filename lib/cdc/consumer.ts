@@ -22,7 +22,8 @@ import { DEAD_LETTER_COLUMNS, DEAD_LETTERS_TABLE, type DeadLetter } from '../sta
 import { SchemaChangeStore } from '../state/schema-changes.js';
 import { applyMicroBatch, CHANGELOG_COLUMNS, type PendingChange, type TableTarget } from './applier.js';
 import { debeziumConnectorConfig } from '../bulk/debezium-config.js';
-import { DecodeError, decodeChangeEvent, debeziumEncoding, type DebeziumEncoding, type DecodedEvent } from './debezium.js';
+import { AvroDecoder, registrySchemaSource } from './avro.js';
+import { DecodeError, decodeChangeEvent, debeziumEncoding, jsonConverter, type DebeziumEncoding, type DecodedEvent, type MessageDecoder } from './debezium.js';
 import { CdcMetrics, CounterTally } from './metrics.js';
 import { SchemaEvolver } from './schema-evolver.js';
 import { SourceColumns } from './source-columns.js';
@@ -80,6 +81,10 @@ export class CdcConsumer {
   private consumer?: Consumer;
   /** Column types from PostgreSQL for events without schemas. */
   private readonly sourceColumns: SourceColumns;
+  /** Avro events (the schema registry's wire format), when the cluster has a schema_registry. */
+  private readonly avro: AvroDecoder | undefined;
+  /** JSON, or Avro when a message is in the registry's wire format. */
+  private readonly messageDecoder: MessageDecoder;
   /** How the connector we generate encodes values (decimal/binary/interval modes). */
   private readonly encoding: DebeziumEncoding;
 
@@ -93,6 +98,18 @@ export class CdcConsumer {
     this.log = logger.child({ job: 'cdc', source: options.source });
     this.encoding = debeziumEncoding(connectorSettings(config, options.source, source));
     this.sourceColumns = new SourceColumns(source, this.log);
+    const clusterName = source.kafka.cluster;
+    const registry = config.kafkaClusters[clusterName]?.schema_registry;
+    const avro = registry ? new AvroDecoder(registrySchemaSource(registry)) : undefined;
+    this.avro = avro;
+    this.messageDecoder = {
+      decode(bytes, meta, exact) {
+        const id = AvroDecoder.schemaId(bytes);
+        if (id === undefined) return jsonConverter.decode(bytes, meta, exact);
+        if (!avro) throw new Error(`an Avro message (schema id ${id}) but kafka_clusters.yaml:clusters.${clusterName}.schema_registry is not set`);
+        return avro.decode(bytes);
+      },
+    };
   }
 
   private readonly topicTables = new Map<string, string | null>();
@@ -342,6 +359,7 @@ export class CdcConsumer {
       if (table && !schemaless.has(table) && !carriesSchema(message.value)) schemaless.add(table);
     }
     await this.sourceColumns.refresh([...schemaless]);
+    await this.avro?.prefetch(events.flatMap(({ message }) => [message.key, message.value]));
     const results: DecodeResult[] = [];
     for (const [index, { topic, partition, message }] of events.entries()) {
       // yield now and then: the previous batch's DuckDB statements continue on this thread between slices
@@ -349,7 +367,7 @@ export class CdcConsumer {
       const tableName = this.tableOf(topic);
       try {
         const knownColumns = tableName ? this.sourceColumns.columns(tableName) : undefined;
-        results.push({ event: decodeChangeEvent(message.key, message.value, { topic, partition, offset: message.offset }, { encoding: this.encoding, ...(knownColumns ? { knownColumns } : {}) }) });
+        results.push({ event: decodeChangeEvent(message.key, message.value, { topic, partition, offset: message.offset }, { encoding: this.encoding, keyDecoder: this.messageDecoder, valueDecoder: this.messageDecoder, ...(knownColumns ? { knownColumns } : {}) }) });
       } catch (err) {
         results.push({ error: err instanceof DecodeError ? err.message : `cannot decode: ${errorMessage(err)}` });
       }
@@ -555,9 +573,10 @@ export class CdcConsumer {
 
 const WITH_SCHEMA = Buffer.from('{"schema"');
 
-/** A JsonConverter message with schemas.enable=true starts with its schema. */
+/** A JsonConverter message with schemas.enable=true starts with its schema; an Avro one names it in the registry. */
 function carriesSchema(value: Buffer | null): boolean {
-  return !value || value.length === 0 || (value.length > WITH_SCHEMA.length && value.compare(WITH_SCHEMA, 0, WITH_SCHEMA.length, 0, WITH_SCHEMA.length) === 0);
+  if (!value || value.length === 0 || AvroDecoder.schemaId(value) !== undefined) return true;
+  return value.length > WITH_SCHEMA.length && value.compare(WITH_SCHEMA, 0, WITH_SCHEMA.length, 0, WITH_SCHEMA.length) === 0;
 }
 
 /** The connector's settings as deployed from config/debezium_<source>.json (or as bulk-load would generate them). */
