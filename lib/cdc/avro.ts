@@ -53,6 +53,7 @@ export function registrySchemaSource(registry: { url: string; username?: string 
 
 export class AvroDecoder implements MessageDecoder {
   private readonly schemas = new Map<number, RegisteredSchema>();
+  /** Why a schema could not be had; it is asked for again with the next batch that needs it. */
   private readonly failed = new Map<number, string>();
 
   constructor(private readonly source: SchemaSource) {}
@@ -67,12 +68,13 @@ export class AvroDecoder implements MessageDecoder {
     const missing = new Set<number>();
     for (const bytes of messages) {
       const id = AvroDecoder.schemaId(bytes);
-      if (id !== undefined && !this.schemas.has(id) && !this.failed.has(id)) missing.add(id);
+      if (id !== undefined && !this.schemas.has(id)) missing.add(id);
     }
     await Promise.all([...missing].map(async (id) => {
       try {
         const schema = JSON.parse(await this.source.schema(id)) as AvroSchema;
         this.schemas.set(id, { type: avroType(schema), connect: connectSchema(schema) });
+        this.failed.delete(id);
       } catch (err) {
         this.failed.set(id, errorMessage(err));
       }

@@ -265,9 +265,8 @@ export class CdcConsumer {
     }
   }
 
+  /** Buffers the fetched messages (what Iceberg already holds is dropped when the batch applies) and cuts full micro-batches. */
   private async onBatch({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {
-    const table = this.tables.get(this.tableOf(batch.topic) ?? '');
-    const floor = table?.topic === batch.topic ? table.offsets.get(batch.partition) : undefined;
     // offsets are resolved before every wait and at the end, not per message (kafkajs does work per call)
     let unresolved: string | undefined;
     const resolve = () => {
@@ -276,10 +275,8 @@ export class CdcConsumer {
     };
     for (const message of batch.messages) {
       if (!isRunning() || isStale() || this.stopping) break;
-      if (floor === undefined || BigInt(message.offset) >= floor) {
-        this.buffer.push({ topic: batch.topic, partition: batch.partition, message });
-        this.bufferBytes += (message.value?.length ?? 0) + (message.key?.length ?? 0);
-      }
+      this.buffer.push({ topic: batch.topic, partition: batch.partition, message });
+      this.bufferBytes += (message.value?.length ?? 0) + (message.key?.length ?? 0);
       unresolved = message.offset;
       if (this.buffer.length >= this.batchSize || this.bufferBytes >= this.batchBytes) {
         resolve();

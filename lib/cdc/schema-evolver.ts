@@ -79,7 +79,7 @@ export class SchemaEvolver {
 
   /** Brings the Iceberg table in line with the event's schema; false when the table is (now) blocked. */
   async evolve(state: TableState, decoded: DecodedChange): Promise<boolean> {
-    if (decoded.columns.length === 0) return true; // JSON without schemas: nothing to compare
+    if (decoded.columns.length === 0) return true; // a truncate carries no row: nothing to compare
     // the decoder hands out one columns array per distinct event schema: same array, same schema
     if (this.seenColumns.get(state.sourceTable) === decoded.columns) return true;
     const signature = JSON.stringify(decoded.columns.map((c) => [c.name, c.debeziumType, c.logicalName, c.parameters]));
