@@ -8,7 +8,14 @@ import type { ColumnSpec } from '../lakehouse/types.js';
 
 export const CDC_STATUS_TABLE = '_cdc_status';
 
-export type LoadStatus = 'pending' | 'running' | 'completed' | 'failed' | 'skipped' | 'cdc_only' | 'blocked_schema';
+export type LoadStatus = 'pending' | 'running' | 'completed' | 'failed' | 'skipped' | 'cdc_only' | 'blocked_schema' | 'blocked';
+
+/**
+ * Whether CDC can follow a table: `logical` (its changes reach Debezium through the publication) or
+ * `not_replicated` (loaded once; logical decoding never sees its changes, e.g. an UNLOGGED table, or
+ * the publication refused it), with the reason in `replication_reason`.
+ */
+export type Replication = 'logical' | 'not_replicated';
 
 export interface CdcStatusRow {
   table_name: string;
@@ -32,6 +39,11 @@ export interface CdcStatusRow {
   events_applied: number | null;
   kafka_offsets: string | null;
   updated_at: string;
+  /** null in rows written before this column existed: read as `logical`. */
+  replication?: Replication | null;
+  replication_reason?: string | null;
+  /** Partitioned tables: the leaf partitions (JSON array of schema.table) the load read. */
+  partitions?: string | null;
 }
 
 export const CDC_STATUS_COLUMNS: ColumnSpec[] = [
@@ -55,6 +67,9 @@ export const CDC_STATUS_COLUMNS: ColumnSpec[] = [
   { name: 'events_applied', type: 'long' },
   { name: 'kafka_offsets', type: 'string' },
   { name: 'updated_at', type: 'timestamptz', nullable: false },
+  { name: 'replication', type: 'string', comment: 'logical | not_replicated' },
+  { name: 'replication_reason', type: 'string' },
+  { name: 'partitions', type: 'string', comment: 'leaf partitions of a partitioned table (JSON)' },
 ];
 
 export class CdcStatusStore {
