@@ -14,9 +14,9 @@ export function registerCdc(program: Command): void {
     .addOption(new Option('--max-batch-mib <mib>', 'MiB of messages per micro-batch at most (default: cdc.max_batch_mib)').argParser(positiveNumber('--max-batch-mib')))
     .addOption(new Option('--trigger-interval <seconds>', 'max seconds a micro-batch waits (default: cdc.trigger_interval)').argParser(positiveNumber('--trigger-interval')))
     .addOption(new Option('--exit-when-idle <seconds>', 'exit 0 once caught up and idle this long (backfills, tests)').argParser(positiveNumber('--exit-when-idle')))
-    .option('--from-beginning', 'a new consumer group starts at the earliest offsets (default: latest)')
+    .addOption(new Option('--from-beginning', 'kept for old scripts: a table without an applied position is always read from its topic\'s beginning').hideHelp())
     .addOption(new Option('--metrics-port <port>', 'port of /metrics, /health, /ready (0 = off; default: cdc.metrics_port)').argParser((v) => Number(v)))
-    .action(async (opts: { source: string; batchSize?: number; maxBatchMib?: number; triggerInterval?: number; exitWhenIdle?: number; fromBeginning?: boolean; metricsPort?: number }, cmd: Command) => {
+    .action(async (opts: { source: string; batchSize?: number; maxBatchMib?: number; triggerInterval?: number; exitWhenIdle?: number; metricsPort?: number }, cmd: Command) => {
       const { config } = commandContext(cmd);
       const abort = new AbortController();
       const stop = (signal: string) => {
@@ -27,7 +27,6 @@ export function registerCdc(program: Command): void {
       process.once('SIGINT', () => stop('SIGINT'));
       const summary = await runCdc(config, {
         source: opts.source,
-        fromBeginning: Boolean(opts.fromBeginning),
         signal: abort.signal,
         ...(opts.batchSize ? { batchSize: opts.batchSize } : {}),
         ...(opts.maxBatchMib ? { maxBatchMib: opts.maxBatchMib } : {}),

@@ -39,7 +39,7 @@ INSERT INTO customers (id, email, name, country) VALUES (5001, 'hello@example.co
 SQL
 
 step "lakeloader cdc --source demo_pg --exit-when-idle 5 (applies the changes, exits when caught up)"
-lakeloader cdc --source demo_pg --exit-when-idle 5 --from-beginning --metrics-port 0
+lakeloader cdc --source demo_pg --exit-when-idle 5 --metrics-port 0
 
 step "The changes, read back from Iceberg"
 lakeloader sql "SELECT id, email, name FROM bronze.demo_pg.customers WHERE id IN (42, 5001) ORDER BY id"

@@ -7,7 +7,7 @@
 #      (bench/cdc/changes.sql, deterministic), waited for until Debezium has published all of them
 #      (550,000 messages: each delete is followed by its tombstone).
 #   3. baseline: a kafkajs consumer that only reads every message and JSON.parse's key and value.
-#   4. apply: `lakeloader cdc --from-beginning --exit-when-idle 3`, timed from process start to the last
+#   4. apply: `lakeloader cdc --exit-when-idle 3`, timed from process start to the last
 #      'micro-batch committed' log line (the idle wait is not counted); events/s = changes / that time,
 #      ratio = apply seconds / baseline seconds. Then Iceberg == PostgreSQL (aggregates + sampled rows).
 #   5. latency: the consumer running with --trigger-interval 5 while a writer makes 2,000 changes/s for
@@ -148,7 +148,7 @@ apply_once() {   # apply_once TAG CLI: one timed run, checked against PostgreSQL
   load_avg_1m >"$WORK/apply-$tag.load"
   started=$(date -u +%Y-%m-%dT%H:%M:%S.%3NZ)
   /usr/bin/time -f '%M %U %S' -o "$WORK/apply-$tag.time" node "$cli" --config "$WORK/config" --log-format json \
-    cdc --source "$SOURCE" --from-beginning --exit-when-idle 3 --metrics-port 0 >"$WORK/apply-$tag.txt" 2>"$WORK/apply-$tag.log" \
+    cdc --source "$SOURCE" --exit-when-idle 3 --metrics-port 0 >"$WORK/apply-$tag.txt" 2>"$WORK/apply-$tag.log" \
     || { tail -5 "$WORK/apply-$tag.log" >&2; die "lakeloader cdc ($cli) failed"; }
   helper batches --log "$WORK/apply-$tag.log" --since "$started" >"$WORK/apply-$tag.json"
   [ "$(json "$WORK/apply-$tag.json" r.applied)" = "$BENCH_CHANGES" ] || die "$cli applied $(json "$WORK/apply-$tag.json" r.applied) changes, expected $BENCH_CHANGES"

@@ -27,7 +27,8 @@ import { DecodeError, decodeChangeEvent, debeziumEncoding, jsonConverter, type D
 import { CdcMetrics, CounterTally } from './metrics.js';
 import { SchemaEvolver } from './schema-evolver.js';
 import { SourceColumns } from './source-columns.js';
-import { formatOffsets, tableOfTopic, tableStateFromStatus, type TableState } from './table-state.js';
+import { formatOffsets, tableStateFromStatus, type TableState } from './table-state.js';
+import { debeziumTopic, sourceTopicPattern, TopicRouter } from './topics.js';
 
 export interface CdcOptions {
   source: string;
@@ -38,7 +39,6 @@ export interface CdcOptions {
   triggerInterval?: number;
   /** Exit 0 once caught up and idle this many seconds. */
   exitWhenIdle?: number;
-  fromBeginning: boolean;
   metricsPort?: number;
   signal?: AbortSignal;
 }
@@ -56,6 +56,8 @@ type DecodeResult = { event: DecodedEvent } | { error: string };
 interface DecodedBatch { events: Buffered[]; results: DecodeResult[]; seconds: number }
 
 const USABLE = new Set(['completed', 'cdc_only']);
+/** kafkajs's seek to a partition's first retained message. */
+const EARLIEST_OFFSET = '-2';
 const SESSION_TIMEOUT_MS = 10_000;
 const REBALANCE_TIMEOUT_MS = 20_000;
 const HEARTBEAT_MS = 3000;
@@ -95,6 +97,7 @@ export class CdcConsumer {
     this.source = source;
     this.namespace = sourceNamespace(options.source, source);
     this.prefix = source.kafka.topic_prefix;
+    this.router = new TopicRouter(this.prefix);
     this.log = logger.child({ job: 'cdc', source: options.source });
     this.encoding = debeziumEncoding(connectorSettings(config, options.source, source));
     this.sourceColumns = new SourceColumns(source, this.log);
@@ -112,12 +115,10 @@ export class CdcConsumer {
     };
   }
 
-  private readonly topicTables = new Map<string, string | null>();
-  /** `<schema>.<table>` of a Debezium topic (null for other topics), computed once per topic. */
+  private readonly router: TopicRouter;
+  /** `<schema>.<table>` of a Debezium topic (null for other topics). */
   private tableOf(topic: string): string | null {
-    let table = this.topicTables.get(topic);
-    if (table === undefined) this.topicTables.set(topic, (table = tableOfTopic(topic, this.prefix)));
-    return table;
+    return this.router.tableOf(topic);
   }
 
   /** Bytes of the Kafka messages in the buffer, against cdc.max_batch_mib. */
@@ -152,7 +153,7 @@ export class CdcConsumer {
     const admin = kafka.admin();
     await admin.connect();
     const groupId = this.source.cdc.group_id ?? `lakeloader-cdc-${this.options.source}`;
-    const pattern = new RegExp(`^${this.prefix.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\.(${this.source.schemas.map((s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|')})\\.[^.]+$`);
+    const pattern = sourceTopicPattern(this.prefix, this.source.schemas);
     const timer = setInterval(() => void this.flushIfDue(), 250);
     const onAbort = () => void this.stop('signal');
     this.options.signal?.addEventListener('abort', onAbort);
@@ -196,6 +197,9 @@ export class CdcConsumer {
         await this.lakehouse.createTable(this.namespace, state.icebergTable, [...state.columns, ...CHANGELOG_COLUMNS]);
         state.columns = [...state.columns, ...CHANGELOG_COLUMNS];
       }
+      // never committed: the topic Debezium will name (a table's first commit records the real one)
+      state.topic ??= debeziumTopic(this.prefix, status.table_name);
+      this.router.register(status.table_name, state.topic);
       this.tables.set(status.table_name, state);
       if (state.status.last_applied_lsn) this.metrics.lastAppliedLsn.set({ table: status.table_name }, Number(parseLsn(state.status.last_applied_lsn)));
     }
@@ -213,15 +217,11 @@ export class CdcConsumer {
     const consumer = kafka.consumer({ groupId, sessionTimeout: SESSION_TIMEOUT_MS, rebalanceTimeout: REBALANCE_TIMEOUT_MS, heartbeatInterval: HEARTBEAT_MS, maxBytesPerPartition: 8 * 1024 * 1024 });
     this.consumer = consumer;
     await consumer.connect();
-    await consumer.subscribe({ topics, fromBeginning: this.options.fromBeginning });
+    await consumer.subscribe({ topics, fromBeginning: true });
     consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
       // Iceberg holds the committed position: start there whatever Kafka's group offsets say
       for (const [topic, partitions] of Object.entries(payload.memberAssignment)) {
-        const table = this.tables.get(this.tableOf(topic) ?? '');
-        for (const partition of partitions) {
-          const offset = table?.topic === topic ? table.offsets.get(partition) : undefined;
-          if (offset !== undefined) consumer.seek({ topic, partition, offset: offset.toString() });
-        }
+        for (const partition of partitions) consumer.seek({ topic, partition, offset: this.startOffset(topic, partition) });
       }
       this.metrics.ready = true;
     });
@@ -263,6 +263,18 @@ export class CdcConsumer {
       await consumer.disconnect().catch(() => undefined);
       this.consumer = undefined;
     }
+  }
+
+  /**
+   * Where a partition is read from: the position Iceberg holds for its table(s), or the topic's
+   * beginning for a table without one — never the group's latest offset, which would skip changes
+   * made before the first commit (the bulk load's snapshot filter drops what the load already holds).
+   */
+  private startOffset(topic: string, partition: number): string {
+    const owners = [...this.tables.values()].filter((t) => t.topic === topic);
+    const offsets = owners.map((t) => t.offsets.get(partition));
+    if (owners.length === 0 || offsets.some((o) => o === undefined)) return EARLIEST_OFFSET;
+    return (offsets as bigint[]).reduce((a, b) => (b < a ? b : a)).toString();
   }
 
   /** Buffers the fetched messages (what Iceberg already holds is dropped when the batch applies) and cuts full micro-batches. */
@@ -390,7 +402,8 @@ export class CdcConsumer {
     }
     for (const topic of topics) {
       const table = this.tables.get(this.tableOf(topic) ?? '');
-      if (table && table.status.load_status === 'blocked_schema') continue;
+      // a table CDC does not apply (failed load, blocked) keeps its events in Kafka: nothing to wait for
+      if (table && !USABLE.has(table.status.load_status)) continue;
       for (const p of await admin.fetchTopicOffsets(topic)) {
         const high = BigInt(p.high);
         const inIceberg = table?.topic === topic ? table.offsets.get(p.partition) ?? 0n : 0n;
@@ -416,13 +429,17 @@ export class CdcConsumer {
     const byTable = new Map<string, PendingChange[]>();
     const deadLetters: DeadLetter[] = [];
     const touched = new Map<string, { topic: string; offsets: Map<number, bigint>; lsn: bigint | null; tsMs: number; skipped: number }>();
-    const blockedTopics = new Set<string>();
+    const blockedTables = new Set<string>();
     let skipped = 0;
     const tally = new CounterTally(); // added to the metrics once the batch is committed
 
     const lastOffset = new Map<string, bigint>();
     for (const [index, { topic, partition, message }] of events.entries()) {
-      const tableName = this.tableOf(topic);
+      const result = results[index]!;
+      // the event's source block names its table; the topic (sanitised by Debezium) only predicts it
+      const eventTable = 'event' in result && result.event.kind === 'change' ? `${result.event.schema}.${result.event.table}` : null;
+      if (eventTable) this.router.learn(topic, eventTable);
+      const tableName = eventTable ?? this.tableOf(topic);
       // a rebalance may deliver messages again: anything at or below what this batch already holds, or
       // below what Iceberg already has, was seen before and must not overwrite newer changes
       const offset = BigInt(message.offset);
@@ -443,11 +460,10 @@ export class CdcConsumer {
         touched.set(tableName ?? topic, t);
         return t;
       };
-      if (state && (state.status.load_status === 'blocked_schema' || !USABLE.has(state.status.load_status))) {
-        blockedTopics.add(topic);
+      if (state && !USABLE.has(state.status.load_status)) {
+        blockedTables.add(tableName!);
         continue;
       }
-      const result = results[index]!;
       if ('error' in result) {
         deadLetters.push({ table_name: tableName, topic, partition, offset: message.offset, key: message.key, value: message.value, error: result.error });
         tally.add(this.metrics.deadLettered, { table: tableName ?? topic });
@@ -470,8 +486,8 @@ export class CdcConsumer {
         mark(null, 0);
         continue;
       }
-      if (target.status.load_status === 'blocked_schema') {
-        blockedTopics.add(topic);
+      if (!USABLE.has(target.status.load_status)) {
+        blockedTables.add(name);
         continue;
       }
       const t = mark(decoded.lsn, decoded.tsMs);
@@ -483,7 +499,7 @@ export class CdcConsumer {
       }
       const evolved = await this.evolver.evolve(target, decoded);
       if (!evolved) {
-        blockedTopics.add(topic);
+        blockedTables.add(name);
         continue;
       }
       const list = byTable.get(name) ?? [];
@@ -494,9 +510,8 @@ export class CdcConsumer {
       });
       byTable.set(name, list);
     }
-    for (const topic of blockedTopics) {
+    for (const name of blockedTables) {
       // a blocked table keeps its events: nothing of it applies and its offsets stay where they were
-      const name = this.tableOf(topic) ?? topic;
       touched.delete(name);
       byTable.delete(name);
     }

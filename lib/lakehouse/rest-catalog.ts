@@ -79,6 +79,16 @@ export class RestCatalogClient {
     return id === undefined || id === '-1' ? null : id;
   }
 
+  /** Where the table's data and metadata files live (`location` of its metadata). */
+  async tableLocation(namespace: string, table: string): Promise<string> {
+    return (await this.call<{ metadata: { location: string } }>('GET', this.tablePath(namespace, table))).metadata.location;
+  }
+
+  /** Moves a table's location; for a table without data files yet (its files would stay where they are). */
+  async setLocation(namespace: string, table: string, location: string): Promise<void> {
+    await this.call('POST', this.tablePath(namespace, table), { requirements: [], updates: [{ action: 'set-location', location }] });
+  }
+
   /** Declares the key columns as the table's identifier fields (they must be required columns). */
   async setIdentifierFields(namespace: string, table: string, columns: string[]): Promise<void> {
     const path = this.tablePath(namespace, table);

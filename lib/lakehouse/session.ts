@@ -8,6 +8,8 @@ import type { LakehouseConfig } from '../config/schema.js';
 import { JobError, errorMessage } from '../errors.js';
 import { logger } from '../log/logger.js';
 import { loadLakehouseExtensions } from './extensions.js';
+import { safeTableLocation } from './location.js';
+import { RestCatalogClient } from './rest-catalog.js';
 import { quoteIdent, quoteString, sqlLiteral, tableRef } from './sql.js';
 import { duckdbType, type ColumnSpec } from './types.js';
 
@@ -77,6 +79,7 @@ export class Lakehouse {
     private readonly instance: DuckDBInstance,
     private readonly conn: DuckDBConnection,
     readonly alias: string,
+    private readonly rest: RestCatalogClient,
   ) {}
 
   static async open(config: LakehouseConfig): Promise<Lakehouse> {
@@ -95,7 +98,7 @@ export class Lakehouse {
       }
       logger.debug('attached Iceberg catalog', { uri: config.catalog.uri, warehouse: config.catalog.warehouse, alias });
     }
-    return new Lakehouse(instance, conn, alias);
+    return new Lakehouse(instance, conn, alias, new RestCatalogClient(config));
   }
 
   /** A fully quoted reference to an Iceberg table in the attached catalog. */
@@ -154,6 +157,11 @@ export class Lakehouse {
     if (columns.length === 0) throw new JobError(`cannot create ${namespace}.${table}: no columns`);
     const cols = columns.map((c) => `${quoteIdent(c.name)} ${duckdbType(c.type)}${c.nullable === false ? ' NOT NULL' : ''}`);
     await this.run(`CREATE TABLE ${options.ifNotExists ? 'IF NOT EXISTS ' : ''}${this.ref(namespace, table)} (${cols.join(', ')})`);
+    if (safeTableLocation('', table) === undefined) return;
+    // still empty: move it to a location DuckDB can later delete from (a table with data stays put)
+    if ((await this.rest.currentSnapshotId(namespace, table)) !== null) return;
+    const location = safeTableLocation(await this.rest.tableLocation(namespace, table), table);
+    if (location) await this.rest.setLocation(namespace, table, location);
   }
 
   /** Columns of an Iceberg table as DuckDB sees them, in order. */

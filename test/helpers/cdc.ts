@@ -59,7 +59,7 @@ export async function removeCdcSource(db: pg.Client, configDir: string, name: st
 }
 
 const cdcArgs = (configDir: string, source: string, extra: string[]) =>
-  ['--config', configDir, 'cdc', '--source', source, '--from-beginning', '--metrics-port', '0', ...extra];
+  ['--config', configDir, 'cdc', '--source', source, '--metrics-port', '0', ...extra];
 
 /** One `cdc --exit-when-idle 4` run; it must exit 0 (a run that never sees itself caught up is killed after 5 minutes). */
 export async function cdcUntilIdle(configDir: string, source: string, extra: string[] = []): Promise<void> {

@@ -38,9 +38,10 @@ export interface PyIcebergTable {
 /** Reads a table through pyiceberg: an engine independent of DuckDB checks what we wrote. */
 export async function readWithPyIceberg(
   table: string,
-  options: { s3?: boolean; orderBy?: string } = {},
+  options: { s3?: boolean; orderBy?: string; /** the namespace, when `table` is the bare table name (it may hold dots) */ namespace?: string } = {},
 ): Promise<PyIcebergTable> {
   const args = [path.join(PROJECT_ROOT, 'test', 'py', 'read_table.py'), '--uri', options.s3 ? stack.restS3Uri : stack.restUri, '--table', table];
+  if (options.namespace) args.push('--namespace', options.namespace);
   if (options.s3) args.push('--s3-endpoint', stack.s3.endpoint, '--s3-key', stack.s3.accessKeyId, '--s3-secret', stack.s3.secretAccessKey);
   if (options.orderBy) args.push('--order-by', options.orderBy);
   const { stdout } = await run(stack.python, args, { maxBuffer: 512 * 1024 * 1024 });

@@ -147,7 +147,7 @@ for (const schemasEnable of [true, false]) describe(`CDC end to end, JSON ${sche
     const logs: string[] = [];
     let diff: string | null = 'not run';
     for (let i = 0; i < 6 && diff; i++) {
-      const r = await runCli(['--config', configDir, '--log-format', 'json', 'cdc', '--source', source, '--exit-when-idle', '4', '--from-beginning', '--metrics-port', '0', '--max-batch-mib', '0.05']);
+      const r = await runCli(['--config', configDir, '--log-format', 'json', 'cdc', '--source', source, '--exit-when-idle', '4', '--metrics-port', '0', '--max-batch-mib', '0.05']);
       assert.equal(r.code, 0, r.stderr);
       logs.push(r.stderr);
       diff = await diffTable(db, `${schema}.docs`, 'id', await readWithPyIceberg(`${namespace}.docs`));

@@ -133,5 +133,20 @@ for (const warehouse of warehouses) {
       assert.deepEqual(main.rows.map((r) => r.id), ['1', '2', '3']);
       await lakehouse.run(`DROP TABLE ${lakehouse.ref(namespace, other)}`);
     });
+
+    test('tables named with non-ASCII letters, spaces, quotes and dots take deletes (their location is safe ASCII)', async () => {
+      for (const name of ['données', 'my "odd" table', 'Straße.日本']) {
+        await lakehouse.createTable(namespace, name, [{ name: 'id', type: 'long', nullable: false }, { name: 'v', type: 'string' }]);
+        const ref = lakehouse.ref(namespace, name);
+        await lakehouse.run(`INSERT INTO ${ref} VALUES (1, 'a'), (2, 'b'), (3, 'c')`);
+        await lakehouse.transaction(async (tx) => {
+          await tx.run(`DELETE FROM ${ref} WHERE id = 2`);
+          await tx.run(`INSERT INTO ${ref} VALUES (4, 'd')`);
+        });
+        const read = await readWithPyIceberg(name, { namespace, s3: warehouse.s3, orderBy: 'id' });
+        assert.deepEqual(read.rows, [{ id: '1', v: 'a' }, { id: '3', v: 'c' }, { id: '4', v: 'd' }], name);
+        await lakehouse.run(`DROP TABLE ${ref}`);
+      }
+    });
   });
 }

@@ -375,7 +375,7 @@ describe('validate while Debezium and the CDC consumer move the lakehouse', () =
     let applied = false;
     const consumer = (async () => {
       for (let i = 0; i < 6 && !applied; i++) {
-        const r = await runCli(['--config', configDir, 'cdc', '--source', cdcSchema, '--exit-when-idle', '4', '--from-beginning', '--metrics-port', '0']);
+        const r = await runCli(['--config', configDir, 'cdc', '--source', cdcSchema, '--exit-when-idle', '4', '--metrics-port', '0']);
         assert.equal(r.code, 0, r.stdout + r.stderr);
         const rows = await runCli(['--config', configDir, 'sql', '--format', 'csv', `SELECT count(*) AS n FROM lake."lltest.${cdcSchema}".t`]);
         applied = rows.stdout === 'n\n1997\n';

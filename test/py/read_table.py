@@ -45,7 +45,8 @@ def encode(value):
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--uri", required=True)
-    p.add_argument("--table", required=True, help="namespace parts and table joined by '.'")
+    p.add_argument("--table", required=True, help="namespace parts and table joined by '.' (or the table alone with --namespace)")
+    p.add_argument("--namespace", help="the namespace (parts joined by '.'), when the table name itself holds dots")
     p.add_argument("--s3-endpoint")
     p.add_argument("--s3-key")
     p.add_argument("--s3-secret")
@@ -57,7 +58,8 @@ def main():
                       "s3.secret-access-key": args.s3_secret, "s3.region": "us-east-1",
                       "s3.path-style-access": "true"})
     catalog = load_catalog("rest", **props)
-    table = catalog.load_table(tuple(args.table.split(".")))
+    identifier = (*args.namespace.split("."), args.table) if args.namespace else tuple(args.table.split("."))
+    table = catalog.load_table(identifier)
     arrow = table.scan().to_arrow()
     rows = arrow.to_pylist()
     if args.order_by:
