@@ -12,7 +12,8 @@ import type { IcebergPrimitive } from '../lakehouse/types.js';
 import { hasFiniteRange, textToIceberg } from '../source/postgres/type-mapping.js';
 import type { CdcStatusRow, CdcStatusStore } from '../state/cdc-status.js';
 import { DEAD_LETTER_COLUMNS, DEAD_LETTERS_TABLE, type DeadLetter } from '../state/dead-letters.js';
-import { reduceKeyed, type TableChange, type TextRow } from './changes.js';
+import { reduceKeyed, type KeyedBatch, type TableChange, type TextRow } from './changes.js';
+import { logger } from '../log/logger.js';
 
 export interface EventOrigin {
   topic: string;
@@ -26,8 +27,6 @@ export interface PendingChange extends TableChange {
   lsn: bigint;
   tsMs: number;
   origin: EventOrigin;
-  /** Columns Debezium did not send (unchanged TOASTed values): they keep their current value. */
-  unavailable?: string[];
 }
 
 export interface TableTarget {
@@ -94,10 +93,53 @@ function deadLetter(change: PendingChange, table: string, error: string): DeadLe
   return { table_name: table, topic: change.origin.topic, partition: change.origin.partition, offset: change.origin.offset, key: change.origin.key, value: change.origin.value, error };
 }
 
+/** The exact text of an Iceberg value, which textToIceberg turns back into the same value. */
+function icebergToText(type: IcebergPrimitive, expr: string): string {
+  if (type === 'string') return expr;
+  if (type === 'binary') return `'\\x' || lower(hex(${expr}))`;
+  return `CAST(${expr} AS VARCHAR)`;
+}
+
+/**
+ * Values Debezium did not send and no earlier change of the batch holds: read from the current Iceberg
+ * row of the key the row had (its old key after a key change), before the transaction rewrites it.
+ */
+async function fillFromIceberg(lakehouse: Lakehouse, target: string, t: TableTarget, batch: KeyedBatch<PendingChange>): Promise<void> {
+  const wanted = batch.upserts.flatMap((ch, index) => (ch.unavailable?.length && batch.fillFrom[index] ? [index] : []));
+  if (wanted.length === 0) return;
+  const typeOf = new Map(t.columns.map((c) => [c.name, c.type]));
+  const columns = [...new Set(wanted.flatMap((i) => batch.upserts[i]!.unavailable!))].filter((c) => typeOf.has(c));
+  const keysName = `cdc_fill_${++stageCounter}`;
+  const keysRef = await lakehouse.stageTextRows(keysName, t.keyColumns.length, wanted.map((i) => t.keyColumns.map((k) => batch.fillFrom[i]![k] ?? null)));
+  try {
+    const join = t.keyColumns.map((k, i) => `o.${quoteIdent(k)} = ${textToIceberg(typeOf.get(k)!)(`f.${quoteIdent(`c${i}`)}`)}`).join(' AND ');
+    const values = columns.map((c, i) => `${icebergToText(typeOf.get(c)!, `o.${quoteIdent(c)}`)} AS v${i}`);
+    const rows = await lakehouse.query(`SELECT f.row_index${values.map((v) => `, ${v}`).join('')} FROM ${keysRef} f JOIN ${target} o ON ${join}`);
+    const found = new Set<number>();
+    for (const r of rows) {
+      const index = wanted[Number(r.row_index)]!;
+      const ch = batch.upserts[index]!;
+      const after = { ...ch.after };
+      for (const [i, c] of columns.entries()) if (ch.unavailable!.includes(c)) after[c] = r[`v${i}`] === null ? null : String(r[`v${i}`]);
+      batch.upserts[index] = { ...ch, after, unavailable: [] };
+      found.add(index);
+    }
+    const missing = wanted.filter((i) => !found.has(i));
+    if (missing.length > 0) {
+      logger.warn(`${missing.length} change(s) of ${t.sourceTable} lack unchanged TOASTed values and their row is not in Iceberg: those columns are written as NULL`, {
+        table: t.sourceTable, columns: [...new Set(missing.flatMap((i) => batch.upserts[i]!.unavailable!))],
+      });
+    }
+  } finally {
+    await lakehouse.dropStaged(keysName);
+  }
+}
+
 interface PreparedTable { target: TableTarget; statements: (tx: LakehouseTx) => Promise<number>; staged: string[] }
 
 async function prepareKeyed(lakehouse: Lakehouse, namespace: string, t: TableTarget, deadLetters: DeadLetter[], timer: PhaseTimer): Promise<PreparedTable> {
   const batch = reduceKeyed(t.changes, t.keyColumns);
+  await timer.time('toast', () => fillFromIceberg(lakehouse, lakehouse.ref(namespace, t.icebergTable), t, batch));
   const names = t.columns.map((c) => c.name);
   const rowsName = `cdc_rows_${++stageCounter}`;
   const rowsRef = await timer.time('stage', () => lakehouse.stageTextRows(rowsName, names.length, batch.upserts.map((ch) => names.map((n) => ch.after?.[n] ?? null))));
@@ -124,22 +166,7 @@ async function prepareKeyed(lakehouse: Lakehouse, namespace: string, t: TableTar
   }).join(', ');
   const staged = [rowsName, keysName];
   const conv = t.columns.map((c, i) => textToIceberg(c.type)(quoteIdent(`c${i}`)));
-  let insertSelect = `SELECT ${conv.join(', ')} FROM ${rowsRef}`;
-  const partial = batch.upserts.some((ch) => ch.unavailable && ch.unavailable.length > 0);
-  if (partial && upserts > 0) {
-    // unchanged TOASTed values were not sent: take them from the current rows, read before the
-    // transaction deletes them (a transaction cannot also write the in-memory copy)
-    const oldName = `cdc_old_${++stageCounter}`;
-    const unavailName = `cdc_unavail_${++stageCounter}`;
-    const unavailRef = await lakehouse.stageTextRows(unavailName, 1, batch.upserts.map((ch) => [(ch.unavailable ?? []).join(',') || null]));
-    const rowKey = (k: string) => textToIceberg(typeOf.get(k)!)(`r.${quoteIdent(`c${names.indexOf(k)}`)}`);
-    await lakehouse.run(`CREATE OR REPLACE TABLE memory.main.${quoteIdent(oldName)} AS SELECT * FROM ${target} WHERE (${keyList}) IN ` +
-      `(SELECT ${t.keyColumns.map(rowKey).join(', ')} FROM ${rowsRef} r JOIN ${unavailRef} u USING (row_index) WHERE u.c0 IS NOT NULL)`);
-    staged.push(oldName, unavailName);
-    const keyJoin = t.keyColumns.map((k) => `o.${quoteIdent(k)} = ${rowKey(k)}`).join(' AND ');
-    const cols = t.columns.map((c, i) => `CASE WHEN list_contains(string_split(u.c0, ','), ${quoteString(c.name)}) THEN o.${quoteIdent(c.name)} ELSE ${textToIceberg(c.type)(`r.${quoteIdent(`c${i}`)}`)} END`);
-    insertSelect = `SELECT ${cols.join(', ')} FROM ${rowsRef} r JOIN ${unavailRef} u USING (row_index) LEFT JOIN memory.main.${quoteIdent(oldName)} o ON ${keyJoin}`;
-  }
+  const insertSelect = `SELECT ${conv.join(', ')} FROM ${rowsRef}`;
   return {
     target: t,
     staged,

@@ -1,6 +1,8 @@
 /**
  * Reducing a micro-batch of one table's changes to what Iceberg must do: the last state per primary
- * key wins, a key change deletes the old key, a truncate forgets everything before it.
+ * key wins, a key change deletes the old key, a truncate forgets everything before it. Values Debezium
+ * did not send (unchanged TOASTed columns) come from the row's previous state in the batch when there
+ * is one (it may be newer than Iceberg's), else from the current Iceberg row of the key the row had.
  */
 export type TextRow = Record<string, string | null>;
 export type ChangeOp = 'c' | 'u' | 'd' | 'r' | 't';
@@ -11,6 +13,8 @@ export interface TableChange {
   after: TextRow | null;
   /** The Kafka message key (the primary key columns), used when before/after lack them. */
   key: TextRow | null;
+  /** Columns of `after` Debezium did not send (unchanged TOASTed values). */
+  unavailable?: string[];
 }
 
 export interface KeyedBatch<T extends TableChange> {
@@ -18,9 +22,15 @@ export interface KeyedBatch<T extends TableChange> {
   truncate: boolean;
   /** Keys whose current rows must go: deleted keys, and keys about to be rewritten. */
   deleteKeys: TextRow[];
-  /** The last change per upserted key (its `after` is the row to write), parallel to its key in upsertKeys. */
+  /**
+   * The last change per upserted key (its `after` is the row to write), parallel to its key in
+   * upsertKeys. Unsent values already filled from earlier changes of the batch; what is still
+   * `unavailable` must come from the current Iceberg row of `fillFrom`'s key.
+   */
   upserts: T[];
   upsertKeys: TextRow[];
+  /** Per upsert: the key whose current row holds its still-unavailable values (its old key after a key change), or null. */
+  fillFrom: (TextRow | null)[];
 }
 
 function keyOf(row: TextRow, keyColumns: string[]): { id: string; values: TextRow } {
@@ -34,7 +44,7 @@ function keyOf(row: TextRow, keyColumns: string[]): { id: string; values: TextRo
 
 export function reduceKeyed<T extends TableChange>(changes: T[], keyColumns: string[]): KeyedBatch<T> {
   let truncate = false;
-  const state = new Map<string, { key: TextRow; change: T | null }>();
+  const state = new Map<string, { key: TextRow; change: T | null; fillFrom: TextRow | null }>();
   for (const ch of changes) {
     if (ch.op === 't') {
       truncate = true;
@@ -44,31 +54,52 @@ export function reduceKeyed<T extends TableChange>(changes: T[], keyColumns: str
     if (ch.op === 'd') {
       if (!ch.before && !ch.key) throw new Error('delete event without before image or key');
       const k = keyOf({ ...ch.key, ...stripNulls(ch.before) }, keyColumns);
-      state.set(k.id, { key: k.values, change: null });
+      state.set(k.id, { key: k.values, change: null, fillFrom: null });
       continue;
     }
     if (!ch.after) throw new Error(`'${ch.op}' event without after image`);
     const next = keyOf(ch.after, keyColumns);
+    // the row's previous identity: its old key after a primary-key update (REPLICA IDENTITY FULL or DEFAULT)
+    let previous = next;
     if (ch.op === 'u' && ch.before) {
-      // a primary-key update arrives with the old key in before (REPLICA IDENTITY FULL or DEFAULT)
       const old = keyOf({ ...ch.before }, keyColumns);
-      if (old.id !== next.id && keyColumns.every((c) => ch.before![c] !== null && ch.before![c] !== undefined)) {
-        state.set(old.id, { key: old.values, change: null });
-      }
+      if (old.id !== next.id && keyColumns.every((c) => ch.before![c] !== null && ch.before![c] !== undefined)) previous = old;
     }
-    state.set(next.id, { key: next.values, change: ch });
+    const earlier = state.get(previous.id);
+    const filled = ch.unavailable?.length ? fillUnavailable(ch, earlier?.change ?? null) : ch;
+    const fillFrom = !filled.unavailable?.length ? null : earlier ? earlier.fillFrom : previous.values;
+    if (previous !== next) state.set(previous.id, { key: previous.values, change: null, fillFrom: null });
+    state.set(next.id, { key: next.values, change: filled, fillFrom });
   }
   const deleteKeys: TextRow[] = [];
   const upserts: T[] = [];
   const upsertKeys: TextRow[] = [];
-  for (const { key, change } of state.values()) {
+  const fillFrom: (TextRow | null)[] = [];
+  for (const { key, change, fillFrom: from } of state.values()) {
     deleteKeys.push(key);
     if (change) {
       upserts.push(change);
       upsertKeys.push(key);
+      fillFrom.push(from);
     }
   }
-  return { truncate, deleteKeys, upserts, upsertKeys };
+  return { truncate, deleteKeys, upserts, upsertKeys, fillFrom };
+}
+
+/**
+ * The change with its unsent values taken from the same row's earlier change in the batch, where that
+ * one has them: the earlier event is newer than anything Iceberg holds.
+ */
+function fillUnavailable<T extends TableChange>(ch: T, earlier: T | null): T {
+  if (!earlier?.after) return ch;
+  const stillUnavailable = new Set(earlier.unavailable ?? []);
+  const after: TextRow = { ...ch.after };
+  const remaining: string[] = [];
+  for (const column of ch.unavailable ?? []) {
+    if (column in earlier.after && !stillUnavailable.has(column)) after[column] = earlier.after[column] ?? null;
+    else remaining.push(column);
+  }
+  return { ...ch, after, unavailable: remaining };
 }
 
 /** Delete events under REPLICA IDENTITY DEFAULT carry nulls for non-key columns: keep the key's real values. */

@@ -10,6 +10,7 @@ import type { Lakehouse } from '../lakehouse/session.js';
 import { quoteIdent } from '../lakehouse/sql.js';
 import { duckdbType, type ColumnSpec, type IcebergPrimitive } from '../lakehouse/types.js';
 import { logger } from '../log/logger.js';
+import { formatLsn, parseLsn } from '../source/postgres/lsn.js';
 import { mapPgColumn } from '../source/postgres/type-mapping.js';
 import type { CdcStatusRow, CdcStatusStore } from '../state/cdc-status.js';
 import type { SchemaChange, SchemaChangeStore } from '../state/schema-changes.js';
@@ -42,6 +43,14 @@ export class SchemaEvolver {
   /** Dropped columns already announced, so a restart does not announce them again. */
   private readonly announcedDrops = new Set<string>();
   private dropsLoaded = false;
+  /**
+   * Per table, the LSN of the event that showed its latest schema change. An event before it (read
+   * again after a restart) predates the table's current schema: nothing may be inferred from it.
+   */
+  private readonly schemaLsn = new Map<string, bigint>();
+  /** Changes already recorded (table, type, column, LSN): an event replayed after a crash records nothing twice. */
+  private readonly recorded = new Set<string>();
+  private historyLoaded = false;
 
   constructor(private readonly ctx: EvolverContext) {}
 
@@ -62,7 +71,23 @@ export class SchemaEvolver {
     for (const r of rows) this.announcedDrops.add(`${String(r.table_name)}.${String(r.column_name)}`);
   }
 
-  private async record(table: string, changes: Omit<SchemaChange, 'table_name' | 'schema_before' | 'schema_after' | 'iceberg_snapshot_id'>[], before: unknown, after: unknown, icebergTable: string): Promise<void> {
+  private async loadHistory(): Promise<void> {
+    if (this.historyLoaded) return;
+    for (const c of await this.ctx.schemaChanges.readCdcChanges()) this.remember(c.table_name, c.change_type, c.column_name, parseLsn(c.source_lsn));
+    this.historyLoaded = true;
+  }
+
+  private remember(table: string, type: string, column: string | null, lsn: bigint): void {
+    this.recorded.add(JSON.stringify([table, type, column, lsn.toString()]));
+    if (lsn > (this.schemaLsn.get(table) ?? -1n)) this.schemaLsn.set(table, lsn);
+  }
+
+  /** Records (and announces) the changes an event at `lsn` showed, each once whatever restarts happen. */
+  private async record(table: string, changes: Omit<SchemaChange, 'table_name' | 'schema_before' | 'schema_after' | 'iceberg_snapshot_id'>[], before: unknown, after: unknown, icebergTable: string, lsn: bigint | null): Promise<void> {
+    if (lsn !== null) {
+      await this.loadHistory();
+      changes = changes.filter((c) => !this.recorded.has(JSON.stringify([table, c.change_type, c.column_name, lsn.toString()])));
+    }
     const snapshotId = await this.ctx.rest.currentSnapshotId(this.ctx.namespace, icebergTable).catch(() => null);
     const rows: SchemaChange[] = [];
     for (const c of changes) {
@@ -71,10 +96,14 @@ export class SchemaEvolver {
         detail: describe(c.change_type, c.column_name), schema_before: JSON.stringify(before), schema_after: JSON.stringify(after),
       };
       const sent = await notifySchemaChange(notice, this.ctx.source.notifications);
-      rows.push({ table_name: table, change_type: c.change_type, column_name: c.column_name, schema_before: notice.schema_before, schema_after: notice.schema_after, iceberg_snapshot_id: snapshotId, notification_sent: sent, notified_at: sent ? new Date().toISOString() : null });
+      rows.push({
+        table_name: table, change_type: c.change_type, column_name: c.column_name, schema_before: notice.schema_before, schema_after: notice.schema_after,
+        iceberg_snapshot_id: snapshotId, notification_sent: sent, notified_at: sent ? new Date().toISOString() : null, source_lsn: lsn === null ? null : formatLsn(lsn),
+      });
       this.ctx.metrics.schemaChanges.inc({ table, change_type: c.change_type });
     }
     await this.ctx.schemaChanges.record(rows);
+    if (lsn !== null) for (const c of changes) this.remember(table, c.change_type, c.column_name, lsn);
   }
 
   /** Brings the Iceberg table in line with the event's schema; false when the table is (now) blocked. */
@@ -87,6 +116,9 @@ export class SchemaEvolver {
       this.seenColumns.set(state.sourceTable, decoded.columns);
       return true;
     }
+    await this.loadHistory();
+    const since = this.schemaLsn.get(state.sourceTable);
+    if (since !== undefined && decoded.lsn < since) return true; // older than the table's current schema
     const event = this.eventColumns(state.sourceTable, decoded);
     const current = state.columns.filter((c) => !META.has(c.name));
     const plan = planSchemaChange(current, event);
@@ -105,9 +137,15 @@ export class SchemaEvolver {
       logger.error(`incompatible schema change in ${state.sourceTable} (${detail}): table blocked, its events are kept in Kafka until resolved`, { table: state.sourceTable });
       state.status = { ...state.status, load_status: 'blocked_schema', error: `incompatible schema change: ${detail}`, updated_at: new Date().toISOString() };
       await this.ctx.status.upsert(state.status);
-      await this.record(state.sourceTable, plan.incompatible.map((c) => ({ change_type: 'incompatible' as const, column_name: c.name })), before, event, state.icebergTable);
+      await this.record(state.sourceTable, plan.incompatible.map((c) => ({ change_type: 'incompatible' as const, column_name: c.name })), before, event, state.icebergTable, decoded.lsn);
       return false;
     }
+    // recorded first: a crash before the ALTERs replays this event, which then alters without recording twice
+    await this.record(state.sourceTable, [
+      ...plan.add.map((c) => ({ change_type: 'column_added' as const, column_name: c.name })),
+      ...plan.widen.map((c) => ({ change_type: 'type_widened' as const, column_name: c.name })),
+      ...plan.dropped.map((c) => ({ change_type: 'column_dropped' as const, column_name: c })),
+    ], before, event, state.icebergTable, decoded.lsn);
     for (const c of plan.add) {
       await lakehouse.run(`ALTER TABLE ${ref} ADD COLUMN ${quoteIdent(c.name)} ${duckdbType(c.type as IcebergPrimitive)}`);
       state.columns.push({ name: c.name, type: c.type as IcebergPrimitive });
@@ -118,11 +156,6 @@ export class SchemaEvolver {
       if (col) col.type = w.to as IcebergPrimitive;
     }
     for (const d of plan.dropped) this.announcedDrops.add(`${state.sourceTable}.${d}`);
-    await this.record(state.sourceTable, [
-      ...plan.add.map((c) => ({ change_type: 'column_added' as const, column_name: c.name })),
-      ...plan.widen.map((c) => ({ change_type: 'type_widened' as const, column_name: c.name })),
-      ...plan.dropped.map((c) => ({ change_type: 'column_dropped' as const, column_name: c })),
-    ], before, event, state.icebergTable);
     this.seen.set(state.sourceTable, signature);
     this.seenColumns.set(state.sourceTable, decoded.columns);
     return true;
@@ -148,7 +181,7 @@ export class SchemaEvolver {
       last_event_at: null, events_applied: 0, kafka_offsets: null, updated_at: now,
     };
     await this.ctx.status.upsert(status);
-    await this.record(name, [{ change_type: 'table_created', column_name: null }], null, event, icebergTable);
+    await this.record(name, [{ change_type: 'table_created', column_name: null }], null, event, icebergTable, decoded.lsn);
     const state: TableState = {
       sourceTable: name, icebergTable, mode, keyColumns, columns: all.map((c) => ({ name: c.name, type: c.type })), status,
       offsets: new Map(), topic: null, alreadyLoaded: alreadyLoaded({ snapshotLsn: null, snapshotXids: null }),

@@ -15,6 +15,8 @@ export interface SchemaChange {
   iceberg_snapshot_id: string | null;
   notification_sent?: boolean;
   notified_at?: string | null;
+  /** LSN of the change event that showed the difference (CDC); null for bulk-load rows. */
+  source_lsn?: string | null;
 }
 
 export const SCHEMA_CHANGES_COLUMNS: ColumnSpec[] = [
@@ -27,6 +29,7 @@ export const SCHEMA_CHANGES_COLUMNS: ColumnSpec[] = [
   { name: 'iceberg_snapshot_id', type: 'long' },
   { name: 'notification_sent', type: 'boolean' },
   { name: 'notified_at', type: 'timestamptz' },
+  { name: 'source_lsn', type: 'string', comment: 'LSN of the change event that showed the difference (CDC)' },
 ];
 
 export interface SchemaColumn { name: string; type: string; nullable: boolean; source_type?: string }
@@ -51,13 +54,22 @@ export class SchemaChangeStore {
 
   async ensure(): Promise<void> {
     await this.lakehouse.createTable(this.namespace, SCHEMA_CHANGES_TABLE, SCHEMA_CHANGES_COLUMNS, { ifNotExists: true });
+    await this.lakehouse.addMissingColumns(this.namespace, SCHEMA_CHANGES_TABLE, SCHEMA_CHANGES_COLUMNS);
+  }
+
+  /** Changes CDC recorded, with the position of the event that showed each. */
+  async readCdcChanges(): Promise<{ table_name: string; change_type: SchemaChangeType; column_name: string | null; source_lsn: string }[]> {
+    const rows = await this.lakehouse.query(
+      `SELECT table_name, change_type, column_name, source_lsn FROM ${this.lakehouse.ref(this.namespace, SCHEMA_CHANGES_TABLE)} WHERE source_lsn IS NOT NULL`,
+    );
+    return rows.map((r) => ({ table_name: String(r.table_name), change_type: r.change_type as SchemaChangeType, column_name: r.column_name === null ? null : String(r.column_name), source_lsn: String(r.source_lsn) }));
   }
 
   async record(changes: SchemaChange[]): Promise<void> {
     if (changes.length === 0) return;
     const now = new Date().toISOString();
     await this.lakehouse.append(this.namespace, SCHEMA_CHANGES_TABLE, SCHEMA_CHANGES_COLUMNS, changes.map((c) => [
-      c.table_name, now, c.change_type, c.column_name, c.schema_before, c.schema_after, c.iceberg_snapshot_id, c.notification_sent ?? false, c.notified_at ?? null,
+      c.table_name, now, c.change_type, c.column_name, c.schema_before, c.schema_after, c.iceberg_snapshot_id, c.notification_sent ?? false, c.notified_at ?? null, c.source_lsn ?? null,
     ]));
   }
 }

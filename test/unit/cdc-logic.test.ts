@@ -11,6 +11,38 @@ const u = (id: string, v: string, oldId = id): TableChange => ({ op: 'u', before
 const d = (id: string): TableChange => ({ op: 'd', before: { id, v: null }, after: null, key: { id } });
 
 describe('micro-batch reduction', () => {
+  // an update of the small column only: Debezium leaves the unchanged TOASTed `big` out
+  const small = (id: string, v: string, oldId = id): TableChange => ({ op: 'u', before: { id: oldId, v: 'old', big: null }, after: { id, v }, key: { id }, unavailable: ['big'] });
+  const big = (id: string, value: string): TableChange => ({ op: 'u', before: null, after: { id, v: 'x', big: value }, key: { id } });
+
+  test('an unsent TOASTed value comes from an earlier change of the same batch, which is newer than Iceberg', () => {
+    const r = reduceKeyed([big('1', 'B2'), small('1', 'v3')], ['id']);
+    assert.deepEqual(r.upserts[0]!.after, { id: '1', v: 'v3', big: 'B2' });
+    assert.deepEqual(r.upserts[0]!.unavailable, []);
+    assert.deepEqual(r.fillFrom, [null], 'nothing left to read from Iceberg');
+  });
+
+  test('without an earlier value in the batch, the current Iceberg row of the same key fills it', () => {
+    const r = reduceKeyed([small('1', 'a'), small('1', 'b')], ['id']);
+    assert.deepEqual(r.upserts[0]!.after, { id: '1', v: 'b' });
+    assert.deepEqual(r.upserts[0]!.unavailable, ['big']);
+    assert.deepEqual(r.fillFrom, [{ id: '1' }]);
+  });
+
+  test('after a key change the value comes from the old key (in the batch, or its Iceberg row)', () => {
+    const inBatch = reduceKeyed([big('1', 'B1'), small('2', 'moved', '1')], ['id']);
+    assert.deepEqual(inBatch.upserts.map((ch) => ch.after), [{ id: '2', v: 'moved', big: 'B1' }]);
+    const fromIceberg = reduceKeyed([small('2', 'moved', '1'), small('2', 'again')], ['id']);
+    assert.deepEqual(fromIceberg.fillFrom, [{ id: '1' }], 'the row was key 1 in Iceberg');
+    assert.deepEqual(fromIceberg.deleteKeys.map((k) => k.id).sort(), ['1', '2']);
+  });
+
+  test('an earlier change that itself lacked the value passes the lack on', () => {
+    const r = reduceKeyed([{ ...big('1', 'ignored'), after: { id: '1', v: 'x' }, unavailable: ['big'] }, small('1', 'y')], ['id']);
+    assert.deepEqual(r.upserts[0]!.unavailable, ['big']);
+    assert.deepEqual(r.fillFrom, [{ id: '1' }]);
+  });
+
   test('the last change per key wins; deletes remove; every touched key is deleted first', () => {
     const r = reduceKeyed([c('1', 'a'), u('1', 'b'), c('2', 'x'), d('2'), c('3', 'y'), d('4')], ['id']);
     assert.equal(r.truncate, false);
