@@ -7,7 +7,7 @@
 import { JobError } from '../errors.js';
 import type { Lakehouse, LakehouseTx } from '../lakehouse/session.js';
 import { appendStatements } from '../lakehouse/session.js';
-import { quoteIdent, quoteString } from '../lakehouse/sql.js';
+import { quoteIdent } from '../lakehouse/sql.js';
 import type { IcebergPrimitive } from '../lakehouse/types.js';
 import { hasFiniteRange, textToIceberg } from '../source/postgres/type-mapping.js';
 import type { CdcStatusRow, CdcStatusStore } from '../state/cdc-status.js';
