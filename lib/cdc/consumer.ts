@@ -20,7 +20,9 @@ import { parseLsn, formatLsn } from '../source/postgres/lsn.js';
 import { CdcStatusStore, type CdcStatusRow } from '../state/cdc-status.js';
 import { DEAD_LETTER_COLUMNS, DEAD_LETTERS_TABLE, type DeadLetter } from '../state/dead-letters.js';
 import { SchemaChangeStore } from '../state/schema-changes.js';
-import { applyMicroBatch, CHANGELOG_COLUMNS, type PendingChange, type TableTarget } from './applier.js';
+import { applyMicroBatch, CHANGELOG_COLUMNS, type BatchResult, type PendingChange, type TableTarget } from './applier.js';
+import { commitIsolating } from './batch-commit.js';
+import { notifyAlert } from './notify.js';
 import { debeziumConnectorConfig } from '../bulk/debezium-config.js';
 import { AvroDecoder, registrySchemaSource } from './avro.js';
 import { DecodeError, decodeChangeEvent, debeziumEncoding, jsonConverter, type DebeziumEncoding, type DecodedEvent, type MessageDecoder } from './debezium.js';
@@ -196,6 +198,11 @@ export class CdcConsumer {
         state.columns = tableStateFromStatus(status, base).columns;
         await this.lakehouse.createTable(this.namespace, state.icebergTable, [...state.columns, ...CHANGELOG_COLUMNS]);
         state.columns = [...state.columns, ...CHANGELOG_COLUMNS];
+      }
+      if (state.status.load_status === 'blocked') {
+        // blocked by an apply error in an earlier run: try again (a fix may have been deployed since)
+        this.log.warn(`table ${status.table_name} was blocked (${status.error ?? 'unknown error'}): trying it again`, { table: status.table_name });
+        state.status = { ...state.status, load_status: state.status.snapshot_lsn ? 'completed' : 'cdc_only' };
       }
       // never committed: the topic Debezium will name (a table's first commit records the real one)
       state.topic ??= debeziumTopic(this.prefix, status.table_name);
@@ -416,6 +423,19 @@ export class CdcConsumer {
     return true;
   }
 
+  /**
+   * A table whose changes fail on their own (the rest of the batch committed): it stops, with the
+   * reason in `_cdc_status` and an alert; its events stay in Kafka. A restart tries it again.
+   */
+  private async blockTable(name: string, error: string): Promise<void> {
+    const state = this.tables.get(name)!;
+    state.status = { ...state.status, load_status: 'blocked', error: `CDC apply failed: ${error}`.slice(0, 2000), updated_at: new Date().toISOString() };
+    this.metrics.tablesBlocked.set({ table: name }, 1);
+    await notifyAlert({ source: this.options.source, table: name, event: 'table_blocked', detail: `CDC stopped for this table, its events are kept in Kafka: ${error}` }, this.source.notifications);
+    await pRetry(() => this.status.upsert(state.status), { retries: 5, minTimeout: 500 })
+      .catch((err) => this.log.error(`cannot record ${name} as blocked in _cdc_status: ${errorMessage(err)}`));
+  }
+
   async stop(reason: string): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
@@ -538,17 +558,36 @@ export class CdcConsumer {
     });
 
     const prepareSeconds = Number(process.hrtime.bigint() - started) / 1e9;
-    let rows: CdcStatusRow[] = [];
-    const result = await pRetry(() => applyMicroBatch(this.lakehouse, this.namespace, this.status, targets, (applied) => (rows = nextStatus(applied)), deadLetters), {
-      retries: 8, factor: 2, minTimeout: 500, maxTimeout: 30_000, randomize: true,
-      onFailedAttempt: (err) => {
+    const committed = new Map<string, CdcStatusRow>();
+    const tableNames = [...touched.keys()].filter((name) => this.tables.has(name));
+    // one unit of commit: the whole batch (null), one table ([name]), or the dead letters of no known table ([])
+    const commitUnit = async (unit: string[] | null): Promise<BatchResult> => {
+      const rest = unit !== null && unit.length === 0;
+      const inUnit = (name: string | null) => (rest ? !tableNames.includes(name ?? '') : unit === null || unit.includes(name ?? ''));
+      const unitDeadLetters = deadLetters.filter((d) => inUnit(d.table_name));
+      if (rest && unitDeadLetters.length === 0) return { applied: new Map(), deadLetters: [], phases: {} };
+      let rows: CdcStatusRow[] = [];
+      const unitTargets = rest ? [] : targets.filter((t) => inUnit(t.sourceTable));
+      const r = await applyMicroBatch(this.lakehouse, this.namespace, this.status, unitTargets, (applied) => (rows = rest ? [] : nextStatus(applied).filter((row) => inUnit(row.table_name))), unitDeadLetters);
+      for (const row of rows) committed.set(row.table_name, row);
+      return r;
+    };
+    const { result, blocked } = await commitIsolating({
+      commit: commitUnit,
+      tables: tableNames,
+      healthy: () => this.status.readAll().then(() => true),
+      onRetry: (message) => {
         this.metrics.commitRetries.inc();
-        this.log.warn(`micro-batch commit failed (attempt ${err.attemptNumber}), retrying: ${err.message}`);
+        this.log.warn(`micro-batch commit failed, retrying: ${message}`);
       },
     });
+    for (const [name, error] of blocked) {
+      touched.delete(name);
+      await this.blockTable(name, error);
+    }
 
     // committed in Iceberg: now the in-memory state, then Kafka
-    for (const row of rows) {
+    for (const row of committed.values()) {
       const s = this.tables.get(row.table_name)!;
       s.status = row;
       const t = touched.get(row.table_name)!;

@@ -17,6 +17,7 @@ export class CdcMetrics {
   });
   readonly batchEvents = new Histogram({ name: 'lakeloader_cdc_batch_events', help: 'Events per micro-batch', buckets: [1, 10, 100, 1000, 5000, 10000, 50000, 100000], registers: [this.registry] });
   readonly lag = new Gauge({ name: 'lakeloader_cdc_consumer_lag', help: 'Messages behind the partition high watermark', labelNames: ['topic', 'partition'], registers: [this.registry] });
+  readonly tablesBlocked = new Gauge({ name: 'lakeloader_cdc_table_blocked', help: '1 while a table is blocked by an apply error (its events kept in Kafka)', labelNames: ['table'], registers: [this.registry] });
   readonly lastAppliedLsn = new Gauge({ name: 'lakeloader_cdc_last_applied_lsn', help: 'Last applied WAL position per table (as a number)', labelNames: ['table'], registers: [this.registry] });
   ready = false;
   private server?: http.Server;

@@ -44,7 +44,7 @@ export function renderStatusReport(report: StatusReport, format: 'table' | 'json
   if (!report.loaded) {
     lines.push('  not loaded yet: the namespace has no _cdc_status (run lakeloader bulk-load)');
   } else {
-    const order = ['completed', 'cdc_only', 'running', 'pending', 'failed', 'blocked_schema', 'skipped'];
+    const order = ['completed', 'cdc_only', 'running', 'pending', 'failed', 'blocked_schema', 'blocked', 'skipped'];
     const rank = (s: string) => (order.includes(s) ? order.indexOf(s) : order.length);
     const statuses = Object.entries(report.tables.by_status).sort(([a], [b]) => rank(a) - rank(b) || a.localeCompare(b));
     lines.push(`tables: ${report.tables.total} (${statuses.map(([k, v]) => `${v} ${k}`).join(', ') || 'none'}), ${report.rows_loaded} rows loaded`);

@@ -19,10 +19,10 @@ import { appliedLsn, lsnDistance, minLsn } from './positions.js';
 import { slotInfo, sourceSlotName } from './source.js';
 
 /** Load states that make `status` exit non-zero. */
-export const PROBLEM_STATUSES = new Set(['failed', 'blocked_schema']);
+export const PROBLEM_STATUSES = new Set(['failed', 'blocked_schema', 'blocked']);
 
 /** Tables CDC keeps up to date (their position counts for the lag). */
-const REPLICATED_STATUSES = new Set(['completed', 'cdc_only', 'blocked_schema']);
+const REPLICATED_STATUSES = new Set(['completed', 'cdc_only', 'blocked_schema', 'blocked']);
 
 export interface StatusReport {
   source: string;
