@@ -37,6 +37,8 @@ export interface TableTarget {
   /** Current Iceberg columns of the target table, in order. */
   columns: { name: string; type: IcebergPrimitive }[];
   changes: PendingChange[];
+  /** Computes the generated columns of these rows (change events lack them), when the table has any. */
+  fillGenerated?: ((rows: TextRow[]) => Promise<void>) | undefined;
 }
 
 export const CHANGELOG_COLUMNS = [
@@ -140,6 +142,7 @@ interface PreparedTable { target: TableTarget; statements: (tx: LakehouseTx) => 
 async function prepareKeyed(lakehouse: Lakehouse, namespace: string, t: TableTarget, deadLetters: DeadLetter[], timer: PhaseTimer): Promise<PreparedTable> {
   const batch = reduceKeyed(t.changes, t.keyColumns);
   await timer.time('toast', () => fillFromIceberg(lakehouse, lakehouse.ref(namespace, t.icebergTable), t, batch));
+  if (t.fillGenerated) await timer.time('generated', () => t.fillGenerated!(batch.upserts.map((ch) => (ch.after = { ...ch.after }))));
   const names = t.columns.map((c) => c.name);
   const rowsName = `cdc_rows_${++stageCounter}`;
   const rowsRef = await timer.time('stage', () => lakehouse.stageTextRows(rowsName, names.length, batch.upserts.map((ch) => names.map((n) => ch.after?.[n] ?? null))));
@@ -184,6 +187,10 @@ async function prepareKeyed(lakehouse: Lakehouse, namespace: string, t: TableTar
 async function prepareChangelog(lakehouse: Lakehouse, namespace: string, t: TableTarget, deadLetters: DeadLetter[], timer: PhaseTimer): Promise<PreparedTable> {
   const data = t.columns.filter((c) => !CHANGELOG_COLUMNS.some((m) => m.name === c.name));
   const all = [...data, ...CHANGELOG_COLUMNS];
+  if (t.fillGenerated) {
+    const images = t.changes.filter((ch) => ch.after).map((ch) => (ch.after = { ...ch.after }));
+    await timer.time('generated', () => t.fillGenerated!(images));
+  }
   const rows = t.changes.map((ch) => {
     const image = ch.after ?? ch.before ?? {};
     return [...data.map((c) => image[c.name] ?? null), ch.op, ch.lsn.toString(), new Date(ch.tsMs).toISOString()];

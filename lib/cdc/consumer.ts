@@ -28,6 +28,8 @@ import { AvroDecoder, registrySchemaSource } from './avro.js';
 import { DecodeError, decodeChangeEvent, debeziumEncoding, jsonConverter, type DebeziumEncoding, type DecodedEvent, type MessageDecoder } from './debezium.js';
 import { CdcMetrics, CounterTally } from './metrics.js';
 import { SchemaEvolver } from './schema-evolver.js';
+import type { TextRow } from './changes.js';
+import { GeneratedColumns } from './generated-columns.js';
 import { SourceColumns } from './source-columns.js';
 import { formatOffsets, tableStateFromStatus, type TableState } from './table-state.js';
 import { debeziumTopic, sourceTopicPattern, TopicRouter } from './topics.js';
@@ -85,6 +87,8 @@ export class CdcConsumer {
   private consumer?: Consumer;
   /** Column types from PostgreSQL for events without schemas. */
   private readonly sourceColumns: SourceColumns;
+  /** Generated columns, which change events lack: computed by the source for each changed row. */
+  private readonly generated: GeneratedColumns;
   /** Avro events (the schema registry's wire format), when the cluster has a schema_registry. */
   private readonly avro: AvroDecoder | undefined;
   /** JSON, or Avro when a message is in the registry's wire format. */
@@ -103,6 +107,7 @@ export class CdcConsumer {
     this.log = logger.child({ job: 'cdc', source: options.source });
     this.encoding = debeziumEncoding(connectorSettings(config, options.source, source));
     this.sourceColumns = new SourceColumns(source, this.log);
+    this.generated = new GeneratedColumns(source, this.log);
     const clusterName = source.kafka.cluster;
     const registry = config.kafkaClusters[clusterName]?.schema_registry;
     const avro = registry ? new AvroDecoder(registrySchemaSource(registry)) : undefined;
@@ -144,9 +149,12 @@ export class CdcConsumer {
     await schemaChanges.ensure();
     await this.lakehouse.createTable(this.namespace, DEAD_LETTERS_TABLE, DEAD_LETTER_COLUMNS, { ifNotExists: true });
     const rest = new RestCatalogClient(this.config.lakehouse);
+    await pRetry(() => this.generated.refresh(true), { retries: 4, minTimeout: 1000 }).catch((err) => {
+      throw new JobError(`CDC reads the source's catalog for generated columns, which change events lack: ${errorMessage(err)} (sources.yaml:sources.${this.options.source}.connection)`, { cause: err });
+    });
     this.evolver = new SchemaEvolver({
       lakehouse: this.lakehouse, rest, schemaChanges, namespace: this.namespace, sourceName: this.options.source,
-      source: this.source, metrics: this.metrics, status: this.status,
+      source: this.source, metrics: this.metrics, status: this.status, generatedColumns: (table) => this.generated.columnsOf(table),
     });
     await this.loadTables(rest);
     await this.metrics.listen(this.options.metricsPort ?? this.source.cdc.metrics_port);
@@ -182,6 +190,7 @@ export class CdcConsumer {
       await this.consumer?.disconnect().catch(() => undefined);
       await admin.disconnect().catch(() => undefined);
       await this.sourceColumns.close();
+      await this.generated.close();
       await this.metrics.close();
     }
   }
@@ -375,6 +384,7 @@ export class CdcConsumer {
       if (table && !schemaless.has(table) && !carriesSchema(message.value)) schemaless.add(table);
     }
     await this.sourceColumns.refresh([...schemaless]);
+    await this.generated.refresh();
     await this.avro?.prefetch(events.flatMap(({ message }) => [message.key, message.value]));
     const results: DecodeResult[] = [];
     for (const [index, { topic, partition, message }] of events.entries()) {
@@ -538,7 +548,8 @@ export class CdcConsumer {
 
     const targets: TableTarget[] = [...byTable].map(([name, changes]) => {
       const s = this.tables.get(name)!;
-      return { sourceTable: name, icebergTable: s.icebergTable, mode: s.mode, keyColumns: s.keyColumns, columns: s.columns, changes };
+      const fillGenerated = this.generated.has(name) ? (rows: TextRow[]) => this.generated.fill(name, rows) : undefined;
+      return { sourceTable: name, icebergTable: s.icebergTable, mode: s.mode, keyColumns: s.keyColumns, columns: s.columns, changes, fillGenerated };
     });
     const now = new Date().toISOString();
     const nextStatus = (applied: Map<string, number>): CdcStatusRow[] => [...touched].flatMap(([name, t]) => {

@@ -11,7 +11,7 @@ import { quoteIdent } from '../lakehouse/sql.js';
 import { duckdbType, type ColumnSpec, type IcebergPrimitive } from '../lakehouse/types.js';
 import { logger } from '../log/logger.js';
 import { formatLsn, parseLsn } from '../source/postgres/lsn.js';
-import { mapPgColumn } from '../source/postgres/type-mapping.js';
+import { mapPgColumn, type PgColumn } from '../source/postgres/type-mapping.js';
 import type { CdcStatusRow, CdcStatusStore } from '../state/cdc-status.js';
 import type { SchemaChange, SchemaChangeStore } from '../state/schema-changes.js';
 import { CHANGELOG_COLUMNS } from './applier.js';
@@ -31,6 +31,8 @@ export interface EvolverContext {
   sourceName: string;
   source: PostgresSourceConfig;
   metrics: CdcMetrics;
+  /** The table's generated columns: change events never carry them (PostgreSQL < 18 does not publish them). */
+  generatedColumns?: (table: string) => readonly PgColumn[];
 }
 
 const META = new Set(CHANGELOG_COLUMNS.map((c) => c.name));
@@ -54,11 +56,13 @@ export class SchemaEvolver {
 
   constructor(private readonly ctx: EvolverContext) {}
 
+  /** The event's columns, and the table's generated columns it cannot carry. */
   private eventColumns(table: string, decoded: DecodedChange): EventColumnType[] {
-    return decoded.columns.map((c) => {
-      const pg = pgColumnFromDebezium(c);
-      const mapping = mapPgColumn(pg, this.ctx.source.column_types[`${table}.${c.name}`]);
-      return { name: c.name, type: mapping.icebergType, sourceType: mapping.sourceType };
+    const sent = new Set(decoded.columns.map((c) => c.name));
+    const generated = (this.ctx.generatedColumns?.(table) ?? []).filter((c) => !sent.has(c.name));
+    return [...decoded.columns.map(pgColumnFromDebezium), ...generated].map((pg) => {
+      const mapping = mapPgColumn(pg, this.ctx.source.column_types[`${table}.${pg.name}`]);
+      return { name: pg.name, type: mapping.icebergType, sourceType: mapping.sourceType };
     });
   }
 
