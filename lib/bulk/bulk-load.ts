@@ -12,20 +12,21 @@ import type pg from 'pg';
 import type { LakeloaderConfig } from '../config/load.js';
 import { getSource, sourceNamespace } from '../config/load.js';
 import type { PostgresSourceConfig } from '../config/schema.js';
-import { ConfigError, JobError, errorMessage } from '../errors.js';
+import { ConfigError, DataError, JobError, errorMessage } from '../errors.js';
 import { RestCatalogClient } from '../lakehouse/rest-catalog.js';
 import { Lakehouse } from '../lakehouse/session.js';
 import { logger } from '../log/logger.js';
 import { connectPg, pgClientConfig } from '../source/postgres/connection.js';
 import { discoverTables, qualifiedName, type PgTable, type SkippedObject } from '../source/postgres/discovery.js';
 import { createLoadSnapshot, ensurePublication, type LoadSnapshot } from '../source/postgres/snapshot.js';
-import { mapPgColumn, type ColumnMapping } from '../source/postgres/type-mapping.js';
+import { mapSourceColumns, type ColumnMapping } from '../source/postgres/type-mapping.js';
 import { CdcStatusStore, type CdcStatusRow } from '../state/cdc-status.js';
 import { SchemaChangeStore, diffSchemas, type SchemaChange, type SchemaColumn } from '../state/schema-changes.js';
 import { debeziumConnectorConfig } from './debezium-config.js';
 import { pageRanges } from './plan.js';
 import { LoadProgress } from './progress.js';
-import { commitTable, extractTable, icebergColumns, type TableLoadInput } from './table-load.js';
+import { checkStagedValues, commitTable, extractTable, icebergColumns, type TableLoadInput } from './table-load.js';
+import { describeAdjustment, type ValueAdjustment } from './unrepresentable.js';
 
 export interface BulkLoadOptions {
   source: string;
@@ -47,6 +48,8 @@ export interface TableResult {
   rows: number;
   seconds: number;
   error?: string;
+  /** Values the column policies clamped or nulled (counted, never silent). */
+  adjustments?: ValueAdjustment[];
 }
 
 export interface BulkLoadReport {
@@ -163,8 +166,9 @@ export async function runBulkLoad(config: LakeloaderConfig, options: BulkLoadOpt
       });
       progress.startTable(name, t.estimatedRows);
       try {
-        const mappings = t.columns.map((c) => mapPgColumn(c, source.column_types[`${name}.${c.name}`]));
+        const mappings = mapSourceColumns(source, name, t.columns);
         if (mappings.length === 0) throw new JobError(`table ${name} has no columns to load`);
+        let adjustments: ValueAdjustment[] = [];
         const rows = await pRetry(async () => {
           attempts++;
           await status.upsert({ ...base(), load_status: 'running' });
@@ -176,6 +180,8 @@ export async function runBulkLoad(config: LakeloaderConfig, options: BulkLoadOpt
           };
           const staged = await extractTable(input, workerPool, (r) => progress.update(name, r));
           tlog.debug('table extracted', { rows: staged.rows, bytes: staged.bytes, chunks: staged.files.length });
+          adjustments = await checkStagedValues(lakehouse, input, staged);
+          for (const a of adjustments) tlog.warn(`column ${a.column}: ${a.count} value(s) Iceberg cannot hold ${a.action} by policy ${a.policy}`, { column: a.column, count: a.count, example: a.example });
           const written = await commitTable(lakehouse, status, input, staged, { ...base(), load_status: 'completed', finished_at: now(), error: null });
           const snapshotId = await rest.currentSnapshotId(namespace, icebergTable);
           await status.upsert({ ...base(), load_status: 'completed', rows_loaded: written, finished_at: now(), iceberg_snapshot_id: snapshotId });
@@ -187,6 +193,8 @@ export async function runBulkLoad(config: LakeloaderConfig, options: BulkLoadOpt
           minTimeout: source.retry_backoff * 1000,
           maxTimeout: source.retry_backoff * 1000 * 16,
           randomize: true,
+          // a value Iceberg cannot hold fails every attempt alike
+          shouldRetry: (err) => !(err instanceof DataError),
           onFailedAttempt: (err) => {
             tlog.warn(`attempt ${err.attemptNumber} failed: ${err.message}`, { retries_left: err.retriesLeft });
           },
@@ -194,7 +202,7 @@ export async function runBulkLoad(config: LakeloaderConfig, options: BulkLoadOpt
         progress.finishTable(name, rows);
         const seconds = (Date.now() - started) / 1000;
         tlog.info('table loaded', { rows, seconds: Number(seconds.toFixed(2)), rows_per_second: Math.round(rows / Math.max(seconds, 0.001)) });
-        results.push({ table: name, status: 'completed', rows, seconds });
+        results.push({ table: name, status: 'completed', rows, seconds, ...(adjustments.length > 0 ? { adjustments } : {}) });
       } catch (err) {
         tlog.error(`table failed: ${errorMessage(err)}`);
         await status.upsert({ ...base(), load_status: 'failed', error: errorMessage(err).slice(0, 2000), finished_at: now() }).catch(() => undefined);
@@ -275,6 +283,7 @@ export function renderSummary(results: TableResult[]): string {
   let text = `\n${formatTable(['table', 'rows', 'seconds', 'rows/s', 'status'], rows)}`;
   text += `${results.length} tables, ${total} rows, ${failed.length} failed\n`;
   for (const f of failed) text += `  ${f.table}: ${f.error}\n`;
+  for (const r of results) for (const a of r.adjustments ?? []) text += `  ${r.table}.${describeAdjustment(a)}\n`;
   return text;
 }
 

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { MessageChannel } from 'node:worker_threads';
 import type { Piscina } from 'piscina';
 import type pg from 'pg';
-import { JobError } from '../errors.js';
+import { DataError, JobError } from '../errors.js';
 import type { Lakehouse } from '../lakehouse/session.js';
 import { quoteIdent, quoteString } from '../lakehouse/sql.js';
 import type { ColumnSpec } from '../lakehouse/types.js';
@@ -16,6 +16,7 @@ import type { ExtractChunkResult, ExtractChunkTask } from '../source/postgres/ex
 import { hasFiniteRange, type ColumnMapping } from '../source/postgres/type-mapping.js';
 import type { CdcStatusRow, CdcStatusStore } from '../state/cdc-status.js';
 import { ctidPredicate, pageRanges } from './plan.js';
+import { applyValuePolicies, parseUnrepresentableCounts, unrepresentableCountSql, type ValueAdjustment } from './unrepresentable.js';
 
 export interface TableLoadInput {
   /** Source schema.table */
@@ -48,6 +49,18 @@ function stagedFiles(mappings: ColumnMapping[], files: string[]): string {
 export function stagedSelect(mappings: ColumnMapping[], files: string[]): string {
   const exprs = mappings.map((m, i) => `${m.duckdbFromText(quoteIdent(`c${i}`))} AS ${quoteIdent(m.name)}`).join(', ');
   return `SELECT ${exprs} FROM ${stagedFiles(mappings, files)}`;
+}
+
+/**
+ * Before the commit: counts the staged values Iceberg cannot hold and applies the columns' value
+ * policies — a `fail` column stops the table here (a DataError, not retried); clamped and nulled
+ * values are returned to be reported.
+ */
+export async function checkStagedValues(lakehouse: Lakehouse, input: TableLoadInput, staged: { files: string[]; rows: number }): Promise<ValueAdjustment[]> {
+  const sql = unrepresentableCountSql(input.mappings, stagedFiles(input.mappings, staged.files));
+  if (!sql || staged.rows === 0) return [];
+  const [row] = await lakehouse.query(sql);
+  return applyValuePolicies(input.sourceName, parseUnrepresentableCounts(input.mappings, row ?? {}));
 }
 
 /**
@@ -123,8 +136,9 @@ export async function commitTable(
       return written;
     });
   } catch (err) {
-    // the transaction is rolled back: look for the value DuckDB refused, to name it
+    // the transaction is rolled back: look for the value DuckDB refused, to name it; such a value
+    // fails every attempt alike, so it is a DataError (not retried)
     const cause = err instanceof JobError ? undefined : await diagnoseStagedValues(lakehouse, input, staged.files).catch(() => undefined);
-    throw cause ? new JobError(cause, { cause: err }) : err;
+    throw cause ? new DataError(cause, { cause: err }) : err;
   }
 }

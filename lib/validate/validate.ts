@@ -23,7 +23,7 @@ import { logger } from '../log/logger.js';
 import { pgClientConfig } from '../source/postgres/connection.js';
 import type { ExtractChunkResult, ExtractChunkTask } from '../source/postgres/extract-chunk.js';
 import { discoverTables, qualifiedName, tableSelected, type PgTable } from '../source/postgres/discovery.js';
-import { mapPgColumn, type ColumnMapping } from '../source/postgres/type-mapping.js';
+import { mapSourceColumns, type ColumnMapping } from '../source/postgres/type-mapping.js';
 import { CdcStatusStore, type CdcStatusRow } from '../state/cdc-status.js';
 import {
   bucketCount, computeFingerprint, describeDifferences, diffRows, icebergRelation, mismatchedBuckets, projectRelation,
@@ -421,7 +421,7 @@ interface DeepContext {
 async function deepCompare(p: Pair, ctx: DeepContext): Promise<DeepState> {
   const started = Date.now();
   const t = p.pg!;
-  const mappings: ColumnMapping[] = t.columns.map((c) => mapPgColumn(c, ctx.source.column_types[`${p.name}.${c.name}`]));
+  const mappings: ColumnMapping[] = mapSourceColumns(ctx.source, p.name, t.columns);
   const iceTypes = await icebergColumnTypes(ctx.lakehouse, ctx.namespace, p.icebergTable!);
   const schemaDiffs: string[] = [];
   const columns: FingerprintColumn[] = [];
