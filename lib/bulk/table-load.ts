@@ -15,7 +15,7 @@ import type { ColumnSpec } from '../lakehouse/types.js';
 import type { ExtractChunkResult, ExtractChunkTask } from '../source/postgres/extract-chunk.js';
 import { hasFiniteRange, type ColumnMapping } from '../source/postgres/type-mapping.js';
 import type { CdcStatusRow, CdcStatusStore } from '../state/cdc-status.js';
-import { ctidPredicate, pageRanges } from './plan.js';
+import { chunkSelects, type ChunkSource } from './plan.js';
 import { applyValuePolicies, parseUnrepresentableCounts, unrepresentableCountSql, type ValueAdjustment } from './unrepresentable.js';
 
 export interface TableLoadInput {
@@ -26,7 +26,8 @@ export interface TableLoadInput {
   icebergTable: string;
   namespace: string;
   mappings: ColumnMapping[];
-  pages: number;
+  /** Where the rows are stored: the table, or its leaf partitions. */
+  relations: ChunkSource[];
   maxChunks: number;
   snapshotName: string;
   connection: pg.ClientConfig;
@@ -86,12 +87,11 @@ export async function extractTable(
   pool: Piscina,
   onRows: (rows: number) => void,
 ): Promise<{ files: string[]; rows: number; bytes: number }> {
-  const select = `SELECT ${input.mappings.map((m) => m.pgSelect).join(', ')} FROM ${quoteIdent(input.schema)}.${quoteIdent(input.table)}`;
-  const ranges = pageRanges(input.pages, input.maxChunks);
+  const selects = chunkSelects(input.mappings.map((m) => m.pgSelect).join(', '), input.relations, input.maxChunks);
   const dir = path.join(input.stagingDir, `${input.schema}.${input.table}`);
   await rm(dir, { recursive: true, force: true });
-  const live = new Array<number>(ranges.length).fill(0);
-  const results = await Promise.all(ranges.map(async (range, i) => {
+  const live = new Array<number>(selects.length).fill(0);
+  const results = await Promise.all(selects.map(async (selectSql, i) => {
     const channel = new MessageChannel();
     channel.port1.on('message', (rows: number) => {
       live[i] = rows;
@@ -100,7 +100,7 @@ export async function extractTable(
     const task: ExtractChunkTask = {
       connection: input.connection,
       snapshotName: input.snapshotName,
-      selectSql: `${select} WHERE ${ctidPredicate(range)}`,
+      selectSql,
       outputFile: path.join(dir, `chunk-${String(i).padStart(4, '0')}.csv`),
       progress: channel.port2,
     };
