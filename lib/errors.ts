@@ -21,6 +21,14 @@ export class JobError extends Error {
   }
 }
 
+/** A failure caused by the data itself (a value the target cannot hold): retrying cannot help, so it is not retried. */
+export class DataError extends JobError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'DataError';
+  }
+}
+
 export function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }

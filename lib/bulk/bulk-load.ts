@@ -12,20 +12,22 @@ import type pg from 'pg';
 import type { LakeloaderConfig } from '../config/load.js';
 import { getSource, sourceNamespace } from '../config/load.js';
 import type { PostgresSourceConfig } from '../config/schema.js';
-import { ConfigError, JobError, errorMessage } from '../errors.js';
+import { ConfigError, DataError, JobError, errorMessage } from '../errors.js';
 import { RestCatalogClient } from '../lakehouse/rest-catalog.js';
 import { Lakehouse } from '../lakehouse/session.js';
 import { logger } from '../log/logger.js';
 import { connectPg, pgClientConfig } from '../source/postgres/connection.js';
 import { discoverTables, qualifiedName, type PgTable, type SkippedObject } from '../source/postgres/discovery.js';
-import { createLoadSnapshot, ensurePublication, type LoadSnapshot } from '../source/postgres/snapshot.js';
-import { mapPgColumn, type ColumnMapping } from '../source/postgres/type-mapping.js';
+import { ensurePublication } from '../source/postgres/publication.js';
+import { createLoadSnapshot, type LoadSnapshot } from '../source/postgres/snapshot.js';
+import { mapSourceColumns, type ColumnMapping } from '../source/postgres/type-mapping.js';
 import { CdcStatusStore, type CdcStatusRow } from '../state/cdc-status.js';
 import { SchemaChangeStore, diffSchemas, type SchemaChange, type SchemaColumn } from '../state/schema-changes.js';
 import { debeziumConnectorConfig } from './debezium-config.js';
-import { pageRanges } from './plan.js';
+import { planChunks } from './plan.js';
 import { LoadProgress } from './progress.js';
-import { commitTable, extractTable, icebergColumns, type TableLoadInput } from './table-load.js';
+import { checkStagedValues, commitTable, extractTable, icebergColumns, type TableLoadInput } from './table-load.js';
+import { describeAdjustment, type ValueAdjustment } from './unrepresentable.js';
 
 export interface BulkLoadOptions {
   source: string;
@@ -47,6 +49,10 @@ export interface TableResult {
   rows: number;
   seconds: number;
   error?: string;
+  /** Values the column policies clamped or nulled (counted, never silent). */
+  adjustments?: ValueAdjustment[];
+  /** Why CDC cannot follow the table (it is loaded, but not published). */
+  notReplicated?: string;
 }
 
 export interface BulkLoadReport {
@@ -134,7 +140,13 @@ export async function runBulkLoad(config: LakeloaderConfig, options: BulkLoadOpt
     }
 
     // publication before slot: pgoutput resolves publications as of each change's position
-    await ensurePublication(control, publicationName, tables.map(qualifiedName));
+    const refused = await ensurePublication(control, publicationName, tables.filter((t) => !t.notReplicable),
+      { viaPartitionRoot: source.partitioned_tables === 'root' });
+    const notReplicated = new Map(tables.flatMap((t) => {
+      const reason = t.notReplicable ?? refused.get(qualifiedName(t));
+      return reason ? [[qualifiedName(t), reason] as const] : [];
+    }));
+    for (const [table, reason] of notReplicated) log.warn(`${table} is loaded but not replicated by CDC: ${reason}`, { table });
     snapshot = await createLoadSnapshot(source, control, slotName, { recreateSlot: !options.resume || !previous.size });
     log.info('consistent snapshot taken', { lsn: snapshot.lsn, slot: slotName, snapshot: snapshot.snapshotName, created_slot: snapshot.createdSlot });
 
@@ -155,27 +167,33 @@ export async function runBulkLoad(config: LakeloaderConfig, options: BulkLoadOpt
       const icebergTable = icebergTableName(t, source.schemas);
       const started = Date.now();
       let attempts = previous.get(name)?.attempts ?? 0;
+      const notReplicatedReason = notReplicated.get(name);
       const base = (): CdcStatusRow => statusRow({
         table_name: name, iceberg_table: `${namespace}.${icebergTable}`,
         key_columns: t.primaryKey.join(',') || null, key_source: t.keySource,
         snapshot_lsn: snap.lsn, snapshot_time: snap.snapshotTime.toISOString(), snapshot_xids: snap.visibleXids, slot_name: slotName,
         started_at: new Date(started).toISOString(), attempts, updated_at: now(),
+        replication: notReplicatedReason ? 'not_replicated' : 'logical', replication_reason: notReplicatedReason ?? null,
+        partitions: t.partitioned ? partitionList(t) : null,
       });
       progress.startTable(name, t.estimatedRows);
       try {
-        const mappings = t.columns.map((c) => mapPgColumn(c, source.column_types[`${name}.${c.name}`]));
+        const mappings = mapSourceColumns(source, name, t.columns);
         if (mappings.length === 0) throw new JobError(`table ${name} has no columns to load`);
+        let adjustments: ValueAdjustment[] = [];
         const rows = await pRetry(async () => {
           attempts++;
           await status.upsert({ ...base(), load_status: 'running' });
           await prepareIcebergTable({ lakehouse, rest, schemaChanges, namespace, icebergTable, sourceName: name, mappings, key: t.primaryKey });
           const input: TableLoadInput = {
             sourceName: name, schema: t.schema, table: t.name, icebergTable, namespace, mappings,
-            pages: t.pages, maxChunks: parallelTables, snapshotName: snap.snapshotName, connection,
+            relations: t.relations, maxChunks: parallelTables, snapshotName: snap.snapshotName, connection,
             stagingDir: path.join(options.stagingDir, options.source),
           };
           const staged = await extractTable(input, workerPool, (r) => progress.update(name, r));
           tlog.debug('table extracted', { rows: staged.rows, bytes: staged.bytes, chunks: staged.files.length });
+          adjustments = await checkStagedValues(lakehouse, input, staged);
+          for (const a of adjustments) tlog.warn(`column ${a.column}: ${a.count} value(s) Iceberg cannot hold ${a.action} by policy ${a.policy}`, { column: a.column, count: a.count, example: a.example });
           const written = await commitTable(lakehouse, status, input, staged, { ...base(), load_status: 'completed', finished_at: now(), error: null });
           const snapshotId = await rest.currentSnapshotId(namespace, icebergTable);
           await status.upsert({ ...base(), load_status: 'completed', rows_loaded: written, finished_at: now(), iceberg_snapshot_id: snapshotId });
@@ -187,6 +205,8 @@ export async function runBulkLoad(config: LakeloaderConfig, options: BulkLoadOpt
           minTimeout: source.retry_backoff * 1000,
           maxTimeout: source.retry_backoff * 1000 * 16,
           randomize: true,
+          // a value Iceberg cannot hold fails every attempt alike
+          shouldRetry: (err) => !(err instanceof DataError),
           onFailedAttempt: (err) => {
             tlog.warn(`attempt ${err.attemptNumber} failed: ${err.message}`, { retries_left: err.retriesLeft });
           },
@@ -194,11 +214,11 @@ export async function runBulkLoad(config: LakeloaderConfig, options: BulkLoadOpt
         progress.finishTable(name, rows);
         const seconds = (Date.now() - started) / 1000;
         tlog.info('table loaded', { rows, seconds: Number(seconds.toFixed(2)), rows_per_second: Math.round(rows / Math.max(seconds, 0.001)) });
-        results.push({ table: name, status: 'completed', rows, seconds });
+        results.push({ table: name, status: 'completed', rows, seconds, ...(adjustments.length > 0 ? { adjustments } : {}), ...(notReplicatedReason ? { notReplicated: notReplicatedReason } : {}) });
       } catch (err) {
         tlog.error(`table failed: ${errorMessage(err)}`);
         await status.upsert({ ...base(), load_status: 'failed', error: errorMessage(err).slice(0, 2000), finished_at: now() }).catch(() => undefined);
-        results.push({ table: name, status: 'failed', rows: 0, seconds: (Date.now() - started) / 1000, error: errorMessage(err) });
+        results.push({ table: name, status: 'failed', rows: 0, seconds: (Date.now() - started) / 1000, error: errorMessage(err), ...(notReplicatedReason ? { notReplicated: notReplicatedReason } : {}) });
       }
     });
     progress.stop();
@@ -218,11 +238,16 @@ export async function runBulkLoad(config: LakeloaderConfig, options: BulkLoadOpt
   }
 }
 
+/** `_cdc_status.partitions`: the leaf partitions read, as a sorted JSON array of schema.table (CDC compares it with the current ones). */
+export function partitionList(t: Pick<PgTable, 'relations'>): string {
+  return JSON.stringify(t.relations.map(qualifiedName).sort());
+}
+
 function statusRow(fields: Partial<CdcStatusRow> & Pick<CdcStatusRow, 'table_name' | 'updated_at'>): CdcStatusRow {
   return {
     iceberg_table: null, load_status: 'pending', key_columns: null, key_source: null, rows_loaded: null, snapshot_lsn: null,
     snapshot_time: null, snapshot_xids: null, slot_name: null, iceberg_snapshot_id: null, started_at: null, finished_at: null, attempts: 0, error: null,
-    last_applied_lsn: null, last_event_at: null, events_applied: null, kafka_offsets: null,
+    last_applied_lsn: null, last_event_at: null, events_applied: null, kafka_offsets: null, replication: null, replication_reason: null, partitions: null,
     ...fields,
   } as CdcStatusRow;
 }
@@ -269,22 +294,32 @@ function formatTable(header: string[], rows: string[][]): string {
 }
 
 export function renderSummary(results: TableResult[]): string {
-  const rows = results.map((r) => [r.table, String(r.rows), r.seconds.toFixed(1), r.seconds > 0 ? String(Math.round(r.rows / r.seconds)) : '-', r.status]);
+  const rows = results.map((r) => [
+    r.table, String(r.rows), r.seconds.toFixed(1), r.seconds > 0 ? String(Math.round(r.rows / r.seconds)) : '-', r.status, r.notReplicated ? 'not_replicated' : '',
+  ]);
   const total = results.reduce((a, r) => a + r.rows, 0);
   const failed = results.filter((r) => r.status === 'failed');
-  let text = `\n${formatTable(['table', 'rows', 'seconds', 'rows/s', 'status'], rows)}`;
+  let text = `\n${formatTable(['table', 'rows', 'seconds', 'rows/s', 'status', 'cdc'], rows)}`;
   text += `${results.length} tables, ${total} rows, ${failed.length} failed\n`;
   for (const f of failed) text += `  ${f.table}: ${f.error}\n`;
+  for (const r of results) for (const a of r.adjustments ?? []) text += `  ${r.table}.${describeAdjustment(a)}\n`;
+  for (const r of results) if (r.notReplicated) text += `  ${r.table}: not replicated by CDC: ${r.notReplicated}\n`;
   return text;
 }
 
 function renderPlan(tables: PgTable[], skipped: SkippedObject[], toLoad: PgTable[], previous: Map<string, CdcStatusRow>, parallelTables: number, namespace: string, schemas: string[]): string {
+  // the publication's own refusals are known only once it is altered: show those of the last load
+  const notReplicated = (t: PgTable) => t.notReplicable ??
+    (previous.get(qualifiedName(t))?.replication === 'not_replicated' ? `${previous.get(qualifiedName(t))?.replication_reason ?? 'unknown'} (at the last load)` : undefined);
   const rows = tables.map((t) => [
-    qualifiedName(t), `${namespace}.${icebergTableName(t, schemas)}`, String(t.estimatedRows), String(pageRanges(t.pages, parallelTables).length),
+    qualifiedName(t), `${namespace}.${icebergTableName(t, schemas)}`, String(t.estimatedRows), String(planChunks(t.relations, parallelTables).length),
     t.primaryKey.join(',') || '-', previous.get(qualifiedName(t))?.load_status ?? 'new', toLoad.includes(t) ? 'load' : 'skip (completed)',
+    notReplicated(t) ? 'not_replicated' : 'logical',
   ]);
   let text = `Bulk load plan (dry run): ${toLoad.length} of ${tables.length} tables to load\n`;
-  text += formatTable(['table', 'iceberg table', 'est. rows', 'chunks', 'key', 'status', 'action'], rows);
+  text += formatTable(['table', 'iceberg table', 'est. rows', 'chunks', 'key', 'status', 'action', 'cdc'], rows);
+  for (const t of tables) if (t.partitioned) text += `${qualifiedName(t)}: partitioned, ${t.relations.length} leaf partition(s) loaded as one table\n`;
+  for (const t of tables) if (notReplicated(t)) text += `not replicated by CDC ${qualifiedName(t)}: ${notReplicated(t)}\n`;
   for (const s of skipped) text += `skipped ${s.schema}.${s.name}: ${s.reason}\n`;
   return text;
 }

@@ -1,4 +1,8 @@
-/** Splitting a table into chunks that workers read in parallel: ctid page ranges, the last one open-ended. */
+/**
+ * Splitting a table into chunks that workers read in parallel: ctid page ranges, the last one
+ * open-ended, per physical relation (a partitioned table is read leaf by leaf).
+ */
+import { quoteIdent } from '../lakehouse/sql.js';
 
 export interface PageRange {
   /** First heap page (inclusive). */
@@ -24,4 +28,26 @@ export function ctidPredicate(range: PageRange): string {
   if (range.from === 0 && range.to === null) return 'TRUE';
   const lower = `ctid >= '(${range.from},0)'::tid`;
   return range.to === null ? lower : `${lower} AND ctid < '(${range.to},0)'::tid`;
+}
+
+/** A physical relation to read (see PgRelation): heap tables split into ctid ranges, others read whole. */
+export interface ChunkSource {
+  schema: string;
+  name: string;
+  pages: number;
+  heap: boolean;
+}
+
+/**
+ * The chunks of a table stored in `relations`: each heap relation split by its own pages into at most
+ * `maxChunks` ctid ranges (an empty one still gets one chunk: pages are an estimate), others whole.
+ */
+export function planChunks(relations: ChunkSource[], maxChunks: number): { relation: ChunkSource; range: PageRange }[] {
+  return relations.flatMap((relation) => (relation.heap ? pageRanges(relation.pages, maxChunks) : [{ from: 0, to: null }]).map((range) => ({ relation, range })));
+}
+
+/** One `SELECT <selectList> FROM <relation> WHERE <range>` per chunk. */
+export function chunkSelects(selectList: string, relations: ChunkSource[], maxChunks: number): string[] {
+  return planChunks(relations, maxChunks).map(({ relation, range }) =>
+    `SELECT ${selectList} FROM ${quoteIdent(relation.schema)}.${quoteIdent(relation.name)} WHERE ${ctidPredicate(range)}`);
 }

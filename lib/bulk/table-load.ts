@@ -8,14 +8,15 @@ import path from 'node:path';
 import { MessageChannel } from 'node:worker_threads';
 import type { Piscina } from 'piscina';
 import type pg from 'pg';
-import { JobError } from '../errors.js';
+import { DataError, JobError } from '../errors.js';
 import type { Lakehouse } from '../lakehouse/session.js';
 import { quoteIdent, quoteString } from '../lakehouse/sql.js';
 import type { ColumnSpec } from '../lakehouse/types.js';
 import type { ExtractChunkResult, ExtractChunkTask } from '../source/postgres/extract-chunk.js';
 import { hasFiniteRange, type ColumnMapping } from '../source/postgres/type-mapping.js';
 import type { CdcStatusRow, CdcStatusStore } from '../state/cdc-status.js';
-import { ctidPredicate, pageRanges } from './plan.js';
+import { chunkSelects, type ChunkSource } from './plan.js';
+import { applyValuePolicies, parseUnrepresentableCounts, unrepresentableCountSql, type ValueAdjustment } from './unrepresentable.js';
 
 export interface TableLoadInput {
   /** Source schema.table */
@@ -25,7 +26,8 @@ export interface TableLoadInput {
   icebergTable: string;
   namespace: string;
   mappings: ColumnMapping[];
-  pages: number;
+  /** Where the rows are stored: the table, or its leaf partitions. */
+  relations: ChunkSource[];
   maxChunks: number;
   snapshotName: string;
   connection: pg.ClientConfig;
@@ -51,6 +53,18 @@ export function stagedSelect(mappings: ColumnMapping[], files: string[]): string
 }
 
 /**
+ * Before the commit: counts the staged values Iceberg cannot hold and applies the columns' value
+ * policies — a `fail` column stops the table here (a DataError, not retried); clamped and nulled
+ * values are returned to be reported.
+ */
+export async function checkStagedValues(lakehouse: Lakehouse, input: TableLoadInput, staged: { files: string[]; rows: number }): Promise<ValueAdjustment[]> {
+  const sql = unrepresentableCountSql(input.mappings, stagedFiles(input.mappings, staged.files));
+  if (!sql || staged.rows === 0) return [];
+  const [row] = await lakehouse.query(sql);
+  return applyValuePolicies(input.sourceName, parseUnrepresentableCounts(input.mappings, row ?? {}));
+}
+
+/**
  * After a failed commit: find the first column and value Iceberg cannot take, so the error names
  * them (and the way out) instead of DuckDB's bare conversion message.
  */
@@ -73,12 +87,11 @@ export async function extractTable(
   pool: Piscina,
   onRows: (rows: number) => void,
 ): Promise<{ files: string[]; rows: number; bytes: number }> {
-  const select = `SELECT ${input.mappings.map((m) => m.pgSelect).join(', ')} FROM ${quoteIdent(input.schema)}.${quoteIdent(input.table)}`;
-  const ranges = pageRanges(input.pages, input.maxChunks);
+  const selects = chunkSelects(input.mappings.map((m) => m.pgSelect).join(', '), input.relations, input.maxChunks);
   const dir = path.join(input.stagingDir, `${input.schema}.${input.table}`);
   await rm(dir, { recursive: true, force: true });
-  const live = new Array<number>(ranges.length).fill(0);
-  const results = await Promise.all(ranges.map(async (range, i) => {
+  const live = new Array<number>(selects.length).fill(0);
+  const results = await Promise.all(selects.map(async (selectSql, i) => {
     const channel = new MessageChannel();
     channel.port1.on('message', (rows: number) => {
       live[i] = rows;
@@ -87,7 +100,7 @@ export async function extractTable(
     const task: ExtractChunkTask = {
       connection: input.connection,
       snapshotName: input.snapshotName,
-      selectSql: `${select} WHERE ${ctidPredicate(range)}`,
+      selectSql,
       outputFile: path.join(dir, `chunk-${String(i).padStart(4, '0')}.csv`),
       progress: channel.port2,
     };
@@ -123,8 +136,9 @@ export async function commitTable(
       return written;
     });
   } catch (err) {
-    // the transaction is rolled back: look for the value DuckDB refused, to name it
+    // the transaction is rolled back: look for the value DuckDB refused, to name it; such a value
+    // fails every attempt alike, so it is a DataError (not retried)
     const cause = err instanceof JobError ? undefined : await diagnoseStagedValues(lakehouse, input, staged.files).catch(() => undefined);
-    throw cause ? new JobError(cause, { cause: err }) : err;
+    throw cause ? new DataError(cause, { cause: err }) : err;
   }
 }

@@ -16,6 +16,8 @@ const tlsSchema = z.union([
   }).strict(),
 ]);
 
+const valuePolicy = z.enum(['fail', 'clamp', 'null', 'text'], { error: 'must be one of fail, clamp, null, text' });
+
 const sourceCommon = {
   schemas: z.array(z.string().min(1)).min(1).default(['public']),
   /** SQL LIKE patterns on `schema.table` or `table`. */
@@ -36,6 +38,23 @@ const sourceCommon = {
   primary_keys: z.record(z.string(), z.array(z.string().min(1)).min(1)).default({}),
   /** Per-column Iceberg type overrides keyed by `schema.table.column`; `string` keeps the source's exact text (e.g. timestamps holding ±infinity). */
   column_types: z.record(z.string(), z.literal('string')).default({}),
+  /**
+   * Values an Iceberg type cannot hold (±infinity or years outside 1..9999 in dates and timestamps,
+   * NaN in numeric(p,s)): fail the table, clamp them (counted and reported), make them NULL (counted),
+   * or keep such columns as exact text. Default clamp: nothing is lost silently.
+   */
+  unrepresentable_values: valuePolicy.default('clamp'),
+  /** Per-column overrides of unrepresentable_values, keyed by `schema.table.column`. */
+  unrepresentable_columns: z.record(z.string(), valuePolicy).superRefine((columns, ctx) => {
+    for (const key of Object.keys(columns)) {
+      if (!/^[^.]+\.[^.]+\.[^.]+$/.test(key)) ctx.addIssue({ code: 'custom', path: [key], message: 'must be schema.table.column' });
+    }
+  }).default({}),
+  /**
+   * Declaratively partitioned tables: `root` loads each partitioned table as one Iceberg table (all
+   * its partitions' rows; CDC through the root), `leaves` loads every leaf partition as its own table.
+   */
+  partitioned_tables: z.enum(['root', 'leaves']).default('root'),
   kafka: z.object({
     cluster: z.string().min(1),
     topic_prefix: z.string().min(1),

@@ -5,7 +5,8 @@
  */
 import { formatLsn, parseLsn } from '../source/postgres/lsn.js';
 
-export type TableResult = 'ok' | 'mismatch' | 'in_flux' | 'missing_in_iceberg' | 'missing_in_source' | 'error';
+/** `not_replicated`: differs because CDC cannot follow the table (e.g. UNLOGGED); Iceberg holds its bulk load. */
+export type TableResult = 'ok' | 'mismatch' | 'in_flux' | 'not_replicated' | 'missing_in_iceberg' | 'missing_in_source' | 'error';
 
 /** Load states whose Iceberg table is not (yet) a full copy: a difference there is the load's, not CDC's. */
 export const UNFINISHED_LOAD = new Set(['failed', 'running', 'pending']);
@@ -43,6 +44,9 @@ export interface PositionFacts {
   /** The table's applied position (null: no status row). */
   applied: string | null;
   loadStatus: string | null;
+  /** `_cdc_status.replication` and its reason: a `not_replicated` table only ever holds its bulk load. */
+  replication?: string | null;
+  replicationReason?: string | null;
   /** A Debezium connector streams from the source's slot right now. */
   streaming: boolean;
   /** Proof that CDC has applied everything of this table up to sourceLsn even if the table had no event since
@@ -54,6 +58,13 @@ export interface PositionFacts {
 /** The verdict for a table whose two sides differ. */
 export function classifyDifference(f: PositionFacts): { result: TableResult; note: string } {
   if (f.loadStatus && UNFINISHED_LOAD.has(f.loadStatus)) return { result: 'mismatch', note: `load_status ${f.loadStatus}` };
+  if (f.replication === 'not_replicated') {
+    return {
+      result: 'not_replicated',
+      note: `not replicated by CDC (${f.replicationReason ?? 'no reason recorded'}): Iceberg holds the bulk load at ${f.applied ?? 'an unknown position'}; ` +
+        'rerun bulk-load --no-resume --table-filter on it to refresh',
+    };
+  }
   if (!f.applied) return { result: 'mismatch', note: 'no _cdc_status position for this table' };
   const cmp = lsnCompare(f.applied, f.sourceLsn);
   if (cmp > 0) {
@@ -66,7 +77,7 @@ export function classifyDifference(f: PositionFacts): { result: TableResult; not
   return { result: 'mismatch', note: `source at ${f.sourceLsn}, lakehouse at ${f.applied}, and no connector streams from slot ${f.slotName}` };
 }
 
-/** Exit code of a validation: 0 only when every listed table matched. */
+/** Exit code of a validation: 0 only when every listed table matched, or differs only because CDC cannot follow it (known, reported). */
 export function validateExitCode(results: TableResult[]): number {
-  return results.every((r) => r === 'ok') ? 0 : 1;
+  return results.every((r) => r === 'ok' || r === 'not_replicated') ? 0 : 1;
 }

@@ -4,7 +4,7 @@ import type { StatusReport } from './status.js';
 import { VALIDATE_COLUMNS, type ValidateReport } from './validate.js';
 
 const RESULT_LABEL: Record<string, string> = {
-  ok: 'ok', mismatch: 'mismatched', in_flux: 'in flux', missing_in_iceberg: 'missing in Iceberg', missing_in_source: 'missing in source', error: 'failed to compare',
+  ok: 'ok', mismatch: 'mismatched', in_flux: 'in flux', not_replicated: 'not replicated by CDC', missing_in_iceberg: 'missing in Iceberg', missing_in_source: 'missing in source', error: 'failed to compare',
 };
 
 export function renderValidateReport(report: ValidateReport, format: OutputFormat): string {
@@ -19,7 +19,7 @@ export function renderValidateReport(report: ValidateReport, format: OutputForma
   const notOk = report.tables.filter((t) => t.result !== 'ok' && t.detail);
   for (const t of notOk) text += `${t.table} (${RESULT_LABEL[t.result]}): ${t.detail}\n`;
   const s = report.summary;
-  const counts = (['ok', 'mismatch', 'in_flux', 'missing_in_iceberg', 'missing_in_source', 'error'] as const)
+  const counts = (['ok', 'mismatch', 'in_flux', 'not_replicated', 'missing_in_iceberg', 'missing_in_source', 'error'] as const)
     .filter((k) => s[k] > 0).map((k) => `${s[k]} ${RESULT_LABEL[k]}`);
   text += `${s.tables} table${s.tables === 1 ? '' : 's'}: ${counts.join(', ') || 'none'}${report.hidden ? ` (${report.hidden} empty hidden)` : ''}\n`;
   return text;

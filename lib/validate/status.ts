@@ -23,6 +23,7 @@ export const PROBLEM_STATUSES = new Set(['failed', 'blocked_schema', 'blocked'])
 
 /** Tables CDC keeps up to date (their position counts for the lag). */
 const REPLICATED_STATUSES = new Set(['completed', 'cdc_only', 'blocked_schema', 'blocked']);
+const followedByCdc = (s: CdcStatusRow) => REPLICATED_STATUSES.has(s.load_status) && s.replication !== 'not_replicated';
 
 export interface StatusReport {
   source: string;
@@ -72,7 +73,7 @@ export async function runStatus(config: LakeloaderConfig, options: StatusOptions
     .sort((a, b) => a.table_name.localeCompare(b.table_name))
     .map((s) => ({ table: s.table_name, load_status: s.load_status, error: s.error, updated_at: s.updated_at ?? null }));
 
-  const replicated = statuses.filter((s) => REPLICATED_STATUSES.has(s.load_status) && appliedLsn(s));
+  const replicated = statuses.filter((s) => followedByCdc(s) && appliedLsn(s));
   const minApplied = minLsn(replicated.map((s) => appliedLsn(s)));
   const minTable = replicated.find((s) => appliedLsn(s) && minApplied && appliedLsn(s)!.toUpperCase() === minApplied)?.table_name ?? null;
   const lastEvent = statuses.map((s) => s.last_event_at).filter((v): v is string => Boolean(v)).sort().at(-1) ?? null;
@@ -113,7 +114,7 @@ export async function runStatus(config: LakeloaderConfig, options: StatusOptions
   if (source.kafka) {
     const cluster = config.kafkaClusters[source.kafka.cluster];
     if (cluster) {
-      const topics = statuses.filter((s) => REPLICATED_STATUSES.has(s.load_status)).map((s) => topicFor(source, options.source, s.table_name)).sort();
+      const topics = statuses.filter(followedByCdc).map((s) => topicFor(source, options.source, s.table_name)).sort();
       cdc.kafka = await kafkaLag(source.kafka.cluster, cluster, cdcGroupId(options.source, source), topics, options.kafkaTimeoutMs ?? 10_000);
     }
   }

@@ -10,20 +10,19 @@ import { fileURLToPath } from 'node:url';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { Piscina } from 'piscina';
 import { icebergTableName } from '../bulk/bulk-load.js';
-import { ctidPredicate, pageRanges } from '../bulk/plan.js';
+import { chunkSelects } from '../bulk/plan.js';
 import { stagedSelect } from '../bulk/table-load.js';
 import type { LakeloaderConfig } from '../config/load.js';
 import { getSource, sourceNamespace } from '../config/load.js';
 import type { PostgresSourceConfig } from '../config/schema.js';
 import { ConfigError, errorMessage } from '../errors.js';
 import { Lakehouse } from '../lakehouse/session.js';
-import { quoteIdent } from '../lakehouse/sql.js';
 import { duckdbType } from '../lakehouse/types.js';
 import { logger } from '../log/logger.js';
 import { pgClientConfig } from '../source/postgres/connection.js';
 import type { ExtractChunkResult, ExtractChunkTask } from '../source/postgres/extract-chunk.js';
 import { discoverTables, qualifiedName, tableSelected, type PgTable } from '../source/postgres/discovery.js';
-import { mapPgColumn, type ColumnMapping } from '../source/postgres/type-mapping.js';
+import { mapSourceColumns, type ColumnMapping } from '../source/postgres/type-mapping.js';
 import { CdcStatusStore, type CdcStatusRow } from '../state/cdc-status.js';
 import {
   bucketCount, computeFingerprint, describeDifferences, diffRows, icebergRelation, mismatchedBuckets, projectRelation,
@@ -277,7 +276,7 @@ export async function runValidate(config: LakeloaderConfig, options: ValidateOpt
 
     const all = reported.map((p) => p.row!).sort((a, b) => a.table.localeCompare(b.table));
     const visible = options.hideEmpty ? all.filter((r) => !(r.result === 'ok' && !r.source_rows && !r.iceberg_rows)) : all;
-    const summary = { tables: all.length, ok: 0, mismatch: 0, in_flux: 0, missing_in_iceberg: 0, missing_in_source: 0, error: 0 };
+    const summary = { tables: all.length, ok: 0, mismatch: 0, in_flux: 0, not_replicated: 0, missing_in_iceberg: 0, missing_in_source: 0, error: 0 };
     for (const r of all) summary[r.result]++;
     return {
       source: options.source,
@@ -361,7 +360,7 @@ class FactsCache {
 
 /** A differing table worth waiting for: loaded, behind the source position, not yet proven caught up. */
 async function isWaitable(p: Pair, sourceLsn: string, facts: FactsCache): Promise<boolean> {
-  if (!p.row || p.row.result === 'ok' || p.row.result === 'error' || UNFINISHED_LOAD.has(p.status?.load_status ?? '')) return false;
+  if (!p.row || p.row.result === 'ok' || p.row.result === 'error' || p.row.result === 'not_replicated' || UNFINISHED_LOAD.has(p.status?.load_status ?? '')) return false;
   const applied = appliedLsn(p.status);
   if (applied === null || lsnCompare(applied, sourceLsn) >= 0) return false;
   return !(await facts.caughtUp(p));
@@ -393,12 +392,17 @@ async function judge(p: Pair, sourceLsn: string, namespace: string, facts: Facts
   } else if (deep && UNFINISHED_LOAD.has(p.status?.load_status ?? '')) {
     notes.push('contents not compared (load not completed)');
   }
-  if (parts.length === 0 && !(deep && !p.deep)) return { ...base, result: 'ok', detail: notes.join('; ') };
+  if (parts.length === 0 && !(deep && !p.deep)) {
+    if (p.status?.replication === 'not_replicated') notes.push(`not replicated by CDC (${p.status.replication_reason ?? 'no reason recorded'}): equal as long as the table does not change`);
+    return { ...base, result: 'ok', detail: notes.join('; ') };
+  }
 
   const verdict = classifyDifference({
     sourceLsn,
     applied: appliedLsn(p.status),
     loadStatus: p.status?.load_status ?? null,
+    replication: p.status?.replication ?? null,
+    replicationReason: p.status?.replication_reason ?? null,
     streaming: facts.slot?.active ?? false,
     caughtUp: await facts.caughtUp(p),
     slotName: facts.slotName,
@@ -421,7 +425,7 @@ interface DeepContext {
 async function deepCompare(p: Pair, ctx: DeepContext): Promise<DeepState> {
   const started = Date.now();
   const t = p.pg!;
-  const mappings: ColumnMapping[] = t.columns.map((c) => mapPgColumn(c, ctx.source.column_types[`${p.name}.${c.name}`]));
+  const mappings: ColumnMapping[] = mapSourceColumns(ctx.source, p.name, t.columns);
   const iceTypes = await icebergColumnTypes(ctx.lakehouse, ctx.namespace, p.icebergTable!);
   const schemaDiffs: string[] = [];
   const columns: FingerprintColumn[] = [];
@@ -454,16 +458,15 @@ async function deepCompare(p: Pair, ctx: DeepContext): Promise<DeepState> {
   const icebergPrintP = onDuck(() => computeFingerprint(ctx.conn, icebergRelation(ref, columns, p.snapshot?.id ?? null), columns, key, buckets))
     .finally(() => (icebergS = secondsSince(started)));
   const sourcePrint: Fingerprint = new Map();
-  const select = `SELECT ${mappings.map((m) => m.pgSelect).join(', ')} FROM ${quoteIdent(t.schema)}.${quoteIdent(t.name)}`;
-  const ranges = pageRanges(t.pages, ctx.source.parallel_tables * CHUNKS_PER_WORKER);
+  const selects = chunkSelects(mappings.map((m) => m.pgSelect).join(', '), t.relations, ctx.source.parallel_tables * CHUNKS_PER_WORKER);
   const dir = path.join(ctx.stagingDir, `${t.schema}.${t.name}`);
   await rm(dir, { recursive: true, force: true });
   const chunkPrints: Promise<unknown>[] = [];
   const extractStarted = Date.now();
-  const extracted = Promise.all(ranges.map(async (range, i) => {
+  const extracted = Promise.all(selects.map(async (selectSql, i) => {
     const task: ExtractChunkTask = {
       connection: pgClientConfig(ctx.source), snapshotName: ctx.snap.snapshotName,
-      selectSql: `${select} WHERE ${ctidPredicate(range)}`, outputFile: path.join(dir, `chunk-${String(i).padStart(4, '0')}.csv`),
+      selectSql, outputFile: path.join(dir, `chunk-${String(i).padStart(4, '0')}.csv`),
     };
     const result = (await ctx.pool.run(task)) as ExtractChunkResult;
     if (result.rows > 0) {

@@ -93,7 +93,7 @@ describe('validate and status', () => {
     assert.match(row('accounts').applied_lsn ?? '', /^[0-9A-F]+\/[0-9A-F]+$/);
     assert.match(row('accounts').last_snapshot_at ?? '', /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
     assert.match(report.source_lsn, /^[0-9A-F]+\/[0-9A-F]+$/);
-    assert.deepEqual(report.summary, { tables: 5, ok: 5, mismatch: 0, in_flux: 0, missing_in_iceberg: 0, missing_in_source: 0, error: 0 });
+    assert.deepEqual(report.summary, { tables: 5, ok: 5, mismatch: 0, in_flux: 0, not_replicated: 0, missing_in_iceberg: 0, missing_in_source: 0, error: 0 });
     assert.equal(report.slot.exists, true);
 
     const csv = await lakeloader(['--config', configDir, 'validate', '--source', source, '--format', 'csv', '--hide-empty']);
@@ -296,9 +296,10 @@ describe('validate and status', () => {
       [new Date().toISOString(), null, `${schema}.${schema}.accounts`, 0, 11n, null, null, 'undecodable'],
     ]);
 
-    // a table that fails to load
+    // a table that fails to load (its value policy says fail)
     await db.query(`CREATE TABLE ${schema}.bad_ts (id int PRIMARY KEY, at timestamptz); INSERT INTO ${schema}.bad_ts VALUES (1, 'infinity')`);
-    const load = await runCli(['--config', configDir, 'bulk-load', '--source', source, '--table-filter', 'bad_ts']);
+    const failing = testConfigDir({ [source]: { schemas: [schema], namespace, kafka: { cluster: 'local', topic_prefix: schema }, unrepresentable_values: 'fail' } });
+    const load = await runCli(['--config', failing, 'bulk-load', '--source', source, '--table-filter', 'bad_ts']);
     assert.equal(load.code, 1);
     const failed = await status();
     assert.equal(failed.r.code, 1);

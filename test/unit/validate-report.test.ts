@@ -82,7 +82,7 @@ describe('rendering', () => {
       { table: 'public.c', iceberg_table: null, source_rows: 3, iceberg_rows: null, difference: null, load_status: null, applied_lsn: null, last_snapshot_at: null, result: 'missing_in_iceberg', detail: 'table is in the source but not in Iceberg' },
     ],
     hidden: 1,
-    summary: { tables: 4, ok: 2, mismatch: 1, in_flux: 0, missing_in_iceberg: 1, missing_in_source: 0, error: 0 },
+    summary: { tables: 4, ok: 2, mismatch: 1, in_flux: 0, not_replicated: 0, missing_in_iceberg: 1, missing_in_source: 0, error: 0 },
     exit_code: 1,
   };
 

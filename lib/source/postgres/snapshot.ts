@@ -30,24 +30,6 @@ export async function slotState(client: pg.Client, slotName: string): Promise<{ 
   return { exists: rows.length > 0, active: rows[0]?.active ?? false, confirmedLsn: rows[0]?.confirmed_flush_lsn ?? null };
 }
 
-/**
- * Makes sure the publication Debezium will read covers the tables, BEFORE the slot exists: pgoutput
- * looks publications up as of each change's position, so a later publication would miss changes.
- */
-export async function ensurePublication(client: pg.Client, publication: string, tables: string[]): Promise<void> {
-  const quoted = tables.map((t) => t.split('.').map(quoteIdent).join('.'));
-  const exists = (await client.query('SELECT 1 FROM pg_publication WHERE pubname = $1', [publication])).rowCount;
-  if (!exists) {
-    await client.query(`CREATE PUBLICATION ${quoteIdent(publication)}${quoted.length ? ` FOR TABLE ${quoted.join(', ')}` : ''}`);
-    return;
-  }
-  const { rows } = await client.query<{ t: string }>(`SELECT schemaname || '.' || tablename AS t FROM pg_publication_tables WHERE pubname = $1`, [publication]);
-  const missing = tables.filter((t) => !rows.some((r) => r.t === t));
-  if (missing.length > 0) {
-    await client.query(`ALTER PUBLICATION ${quoteIdent(publication)} ADD TABLE ${missing.map((t) => t.split('.').map(quoteIdent).join('.')).join(', ')}`);
-  }
-}
-
 export async function createLoadSnapshot(
   source: PostgresSourceConfig,
   control: pg.Client,
