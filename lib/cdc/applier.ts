@@ -9,7 +9,7 @@ import type { Lakehouse, LakehouseTx } from '../lakehouse/session.js';
 import { appendStatements } from '../lakehouse/session.js';
 import { quoteIdent } from '../lakehouse/sql.js';
 import type { IcebergPrimitive } from '../lakehouse/types.js';
-import { hasFiniteRange, textToIceberg } from '../source/postgres/type-mapping.js';
+import { hasFiniteRange, textToIceberg, unrepresentableCondition, type ValuePolicy } from '../source/postgres/type-mapping.js';
 import type { CdcStatusRow, CdcStatusStore } from '../state/cdc-status.js';
 import { DEAD_LETTER_COLUMNS, DEAD_LETTERS_TABLE, type DeadLetter } from '../state/dead-letters.js';
 import { reduceKeyed, type KeyedBatch, type TableChange, type TextRow } from './changes.js';
@@ -37,6 +37,8 @@ export interface TableTarget {
   /** Current Iceberg columns of the target table, in order. */
   columns: { name: string; type: IcebergPrimitive }[];
   changes: PendingChange[];
+  /** What to do with a value the column's Iceberg type cannot hold (sources.yaml unrepresentable_values); `fail` when absent. */
+  policyOf?: ((column: string) => ValuePolicy) | undefined;
   /** Computes the generated columns of these rows (change events lack them), when the table has any. */
   fillGenerated?: ((rows: TextRow[]) => Promise<void>) | undefined;
 }
@@ -70,14 +72,46 @@ class PhaseTimer {
 
 let stageCounter = 0;
 
-/** Rows whose text does not convert to the column's Iceberg type, with the culprit columns. */
-async function invalidRows(lakehouse: Lakehouse, staged: string, columns: { name: string; type: IcebergPrimitive }[]): Promise<Map<number, string>> {
+interface PolicyColumn { name: string; type: IcebergPrimitive; policy: ValuePolicy }
+
+/** The target's columns with the value policy each converts by. */
+function policyColumns(t: TableTarget, columns: { name: string; type: IcebergPrimitive }[] = t.columns): PolicyColumn[] {
+  return columns.map((c) => ({ ...c, policy: t.policyOf?.(c.name) ?? 'fail' }));
+}
+
+/** A key column's conversion: by the column's policy, so a clamped key finds the row written clamped. */
+function keyConversion(t: TableTarget, column: string, type: IcebergPrimitive): (textExpr: string) => string {
+  return textToIceberg(type, t.policyOf?.(column) ?? 'fail');
+}
+
+/** Each column's text → Iceberg expression on the staged `c<i>` columns (or `prefix.c<i>`). */
+function conversions(columns: PolicyColumn[], prefix = ''): string[] {
+  return columns.map((c, i) => textToIceberg(c.type, c.policy)(`${prefix}${quoteIdent(`c${i}`)}`));
+}
+
+/**
+ * Rows whose text does not convert to the column's Iceberg type, with the culprit columns: values
+ * that are no value of the type, and under `fail` values the type cannot hold (±infinity, years
+ * beyond 1..9999, NaN in a decimal). Under `clamp` and `null` those convert, and are counted.
+ */
+async function invalidRows(lakehouse: Lakehouse, table: string, staged: string, columns: PolicyColumn[]): Promise<Map<number, string>> {
   const checks = columns.map((c, i) => {
     const col = quoteIdent(`c${i}`);
-    const converted = `TRY(${textToIceberg(c.type)(col)})`;
-    const bad = hasFiniteRange(c.type) ? `(${converted} IS NULL OR NOT isfinite(${converted}))` : `${converted} IS NULL`;
-    return { c, expr: `(${col} IS NOT NULL AND ${bad})`, col };
+    const converted = `TRY(${textToIceberg(c.type, c.policy)(col)})`;
+    const unrepresentable = unrepresentableCondition(c.type, col);
+    const nulled = c.policy === 'null' || (c.policy === 'clamp' && !hasFiniteRange(c.type));
+    const failed = `(${converted} IS NULL${nulled ? ` AND NOT ${unrepresentable}` : ''})`;
+    const bad = `${failed}${hasFiniteRange(c.type) ? ` OR NOT isfinite(${converted})` : ''}${c.policy === 'fail' ? ` OR ${unrepresentable}` : ''}`;
+    return { c, expr: `(${col} IS NOT NULL AND (${bad}))`, col, adjusted: c.policy === 'clamp' || c.policy === 'null' ? unrepresentable : undefined };
   }).filter(({ c }) => c.type !== 'string');
+  const adjusted = checks.filter((ch) => ch.adjusted && ch.adjusted !== 'FALSE');
+  if (adjusted.length > 0) {
+    const [counts] = await lakehouse.query(`SELECT ${adjusted.map((ch, i) => `count_if(${ch.col} IS NOT NULL AND ${ch.adjusted}) AS n${i}`).join(', ')} FROM ${staged}`);
+    adjusted.forEach((ch, i) => {
+      const n = Number(counts?.[`n${i}`] ?? 0);
+      if (n > 0) logger.warn(`${table}.${ch.c.name}: ${n} value(s) Iceberg ${ch.c.type} cannot hold ${ch.c.policy === 'clamp' ? 'clamped' : 'written as NULL'} (policy ${ch.c.policy})`, { table, column: ch.c.name, count: n });
+    });
+  }
   if (checks.length === 0) return new Map();
   const rows = await lakehouse.query(
     `SELECT row_index, ${checks.map(({ expr }, i) => `${expr} AS b${i}`).join(', ')}, ${checks.map(({ col }, i) => `${col} AS v${i}`).join(', ')} ` +
@@ -114,7 +148,7 @@ async function fillFromIceberg(lakehouse: Lakehouse, target: string, t: TableTar
   const keysName = `cdc_fill_${++stageCounter}`;
   const keysRef = await lakehouse.stageTextRows(keysName, t.keyColumns.length, wanted.map((i) => t.keyColumns.map((k) => batch.fillFrom[i]![k] ?? null)));
   try {
-    const join = t.keyColumns.map((k, i) => `o.${quoteIdent(k)} = ${textToIceberg(typeOf.get(k)!)(`f.${quoteIdent(`c${i}`)}`)}`).join(' AND ');
+    const join = t.keyColumns.map((k, i) => `o.${quoteIdent(k)} = ${keyConversion(t, k, typeOf.get(k)!)(`f.${quoteIdent(`c${i}`)}`)}`).join(' AND ');
     const values = columns.map((c, i) => `${icebergToText(typeOf.get(c)!, `o.${quoteIdent(c)}`)} AS v${i}`);
     const rows = await lakehouse.query(`SELECT f.row_index${values.map((v) => `, ${v}`).join('')} FROM ${keysRef} f JOIN ${target} o ON ${join}`);
     const found = new Set<number>();
@@ -146,7 +180,8 @@ async function prepareKeyed(lakehouse: Lakehouse, namespace: string, t: TableTar
   const names = t.columns.map((c) => c.name);
   const rowsName = `cdc_rows_${++stageCounter}`;
   const rowsRef = await timer.time('stage', () => lakehouse.stageTextRows(rowsName, names.length, batch.upserts.map((ch) => names.map((n) => ch.after?.[n] ?? null))));
-  const bad = await timer.time('check', () => invalidRows(lakehouse, rowsRef, t.columns));
+  const columns = policyColumns(t);
+  const bad = await timer.time('check', () => invalidRows(lakehouse, t.sourceTable, rowsRef, columns));
   const keep = new Set<string>();
   let upserts = batch.upserts.length;
   if (bad.size > 0) {
@@ -165,10 +200,10 @@ async function prepareKeyed(lakehouse: Lakehouse, namespace: string, t: TableTar
   const keyConv = t.keyColumns.map((k, i) => {
     const type = typeOf.get(k);
     if (!type) throw new JobError(`key column ${k} of ${t.sourceTable} is not in Iceberg table ${t.icebergTable}`);
-    return textToIceberg(type)(quoteIdent(`c${i}`));
+    return keyConversion(t, k, type)(quoteIdent(`c${i}`));
   }).join(', ');
   const staged = [rowsName, keysName];
-  const conv = t.columns.map((c, i) => textToIceberg(c.type)(quoteIdent(`c${i}`)));
+  const conv = conversions(columns);
   const insertSelect = `SELECT ${conv.join(', ')} FROM ${rowsRef}`;
   return {
     target: t,
@@ -197,11 +232,11 @@ async function prepareChangelog(lakehouse: Lakehouse, namespace: string, t: Tabl
   });
   const name = `cdc_log_${++stageCounter}`;
   const ref = await timer.time('stage', () => lakehouse.stageTextRows(name, all.length, rows));
-  const bad = await timer.time('check', () => invalidRows(lakehouse, ref, data));
+  const bad = await timer.time('check', () => invalidRows(lakehouse, t.sourceTable, ref, policyColumns(t, data)));
   for (const [index, reason] of bad) deadLetters.push(deadLetter(t.changes[index]!, t.sourceTable, reason));
   if (bad.size > 0) await lakehouse.run(`DELETE FROM ${ref} WHERE row_index IN (${[...bad.keys()].join(', ')})`);
   const target = lakehouse.ref(namespace, t.icebergTable);
-  const conv = all.map((c, i) => textToIceberg(c.type)(quoteIdent(`c${i}`))).join(', ');
+  const conv = conversions(policyColumns(t, all)).join(', ');
   return {
     target: t,
     staged: [name],

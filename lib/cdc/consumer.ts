@@ -17,6 +17,7 @@ import { RestCatalogClient } from '../lakehouse/rest-catalog.js';
 import { Lakehouse } from '../lakehouse/session.js';
 import { logger } from '../log/logger.js';
 import { parseLsn, formatLsn } from '../source/postgres/lsn.js';
+import { valuePolicyFor } from '../source/postgres/type-mapping.js';
 import { CdcStatusStore, type CdcStatusRow } from '../state/cdc-status.js';
 import { DEAD_LETTER_COLUMNS, DEAD_LETTERS_TABLE, type DeadLetter } from '../state/dead-letters.js';
 import { SchemaChangeStore } from '../state/schema-changes.js';
@@ -549,7 +550,8 @@ export class CdcConsumer {
     const targets: TableTarget[] = [...byTable].map(([name, changes]) => {
       const s = this.tables.get(name)!;
       const fillGenerated = this.generated.has(name) ? (rows: TextRow[]) => this.generated.fill(name, rows) : undefined;
-      return { sourceTable: name, icebergTable: s.icebergTable, mode: s.mode, keyColumns: s.keyColumns, columns: s.columns, changes, fillGenerated };
+      const policyOf = (column: string) => valuePolicyFor(this.source, name, column);
+      return { sourceTable: name, icebergTable: s.icebergTable, mode: s.mode, keyColumns: s.keyColumns, columns: s.columns, changes, fillGenerated, policyOf };
     });
     const now = new Date().toISOString();
     const nextStatus = (applied: Map<string, number>): CdcStatusRow[] => [...touched].flatMap(([name, t]) => {

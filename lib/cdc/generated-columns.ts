@@ -62,30 +62,10 @@ export class GeneratedColumns {
     if (!force && Date.now() - this.readAt < REFRESH_MS) return;
     try {
       const client = await this.client();
-      const base = await readColumns(client, this.source.schemas);
-      const { rows } = await client.query<{ schema: string; table: string; name: string; expression: string; type: string; typtype: string; category: string; base_type: string | null; not_null: boolean }>(
-        `SELECT n.nspname AS schema, c.relname AS table, a.attname AS name, pg_get_expr(d.adbin, d.adrelid) AS expression,
-                format_type(a.atttypid, a.atttypmod) AS type, t.typtype, COALESCE(bt.typcategory, t.typcategory) AS category,
-                CASE WHEN t.typtype = 'd' THEN format_type(t.typbasetype, t.typtypmod) END AS base_type, a.attnotnull AS not_null
-           FROM pg_attribute a
-           JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
-           JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace
-           JOIN pg_type t ON t.oid = a.atttypid LEFT JOIN pg_type bt ON t.typtype = 'd' AND bt.oid = t.typbasetype
-          WHERE n.nspname = ANY($1) AND a.attgenerated = 's' AND NOT a.attisdropped AND c.relkind IN ('r', 'p')
-          ORDER BY n.nspname, c.relname, a.attnum`,
-        [this.source.schemas],
-      );
       const tables = new Map<string, TableGeneration>();
-      for (const r of rows) {
-        const key = `${r.schema}.${r.table}`;
-        const entry = tables.get(key) ?? { base: [], generated: [] };
-        const column: PgColumn = { name: r.name, type: r.type, typtype: r.typtype, category: r.category, notNull: r.not_null, ...(r.base_type ? { baseType: r.base_type } : {}) };
-        entry.generated.push({ name: r.name, expression: r.expression, column });
-        tables.set(key, entry);
-      }
-      for (const [key, entry] of tables) {
-        const generated = new Set(entry.generated.map((g) => g.name));
-        entry.base = (base.get(key) ?? []).filter((c) => !generated.has(c.name));
+      for (const [key, columns] of await readColumns(client, this.source.schemas)) {
+        const generated = columns.flatMap((c) => (c.generated ? [{ name: c.name, expression: c.generated.expression, column: c }] : []));
+        if (generated.length > 0) tables.set(key, { base: columns.filter((c) => !c.generated), generated });
       }
       this.tables = tables;
       this.readAt = Date.now();

@@ -11,7 +11,7 @@ import { quoteIdent } from '../lakehouse/sql.js';
 import { duckdbType, type ColumnSpec, type IcebergPrimitive } from '../lakehouse/types.js';
 import { logger } from '../log/logger.js';
 import { formatLsn, parseLsn } from '../source/postgres/lsn.js';
-import { mapPgColumn, type PgColumn } from '../source/postgres/type-mapping.js';
+import { mapPgColumn, valuePolicyFor, type PgColumn } from '../source/postgres/type-mapping.js';
 import type { CdcStatusRow, CdcStatusStore } from '../state/cdc-status.js';
 import type { SchemaChange, SchemaChangeStore } from '../state/schema-changes.js';
 import { CHANGELOG_COLUMNS } from './applier.js';
@@ -61,7 +61,7 @@ export class SchemaEvolver {
     const sent = new Set(decoded.columns.map((c) => c.name));
     const generated = (this.ctx.generatedColumns?.(table) ?? []).filter((c) => !sent.has(c.name));
     return [...decoded.columns.map(pgColumnFromDebezium), ...generated].map((pg) => {
-      const mapping = mapPgColumn(pg, this.ctx.source.column_types[`${table}.${pg.name}`]);
+      const mapping = mapPgColumn(pg, this.ctx.source.column_types[`${table}.${pg.name}`], valuePolicyFor(this.ctx.source, table, pg.name));
       return { name: pg.name, type: mapping.icebergType, sourceType: mapping.sourceType };
     });
   }
