@@ -41,6 +41,11 @@ export interface BulkLoadOptions {
   outputConfigDir: string;
   /** Print plan/summary here (stdout by default). */
   out?: (text: string) => void;
+  /**
+   * Reload the selected tables even when completed, never touching the CDC slot (a temporary slot
+   * gives the snapshot): how the CDC consumer resynchronises a table whose partitions changed.
+   */
+  reload?: boolean;
 }
 
 export interface TableResult {
@@ -113,7 +118,7 @@ export async function runBulkLoad(config: LakeloaderConfig, options: BulkLoadOpt
     const lakehouse = await Lakehouse.open(config.lakehouse);
     const status = new CdcStatusStore(lakehouse, namespace);
     const previous = (await status.exists()) ? await status.readAll() : new Map<string, CdcStatusRow>();
-    const toLoad = tables.filter((t) => !options.resume || previous.get(qualifiedName(t))?.load_status !== 'completed');
+    const toLoad = tables.filter((t) => options.reload || !options.resume || previous.get(qualifiedName(t))?.load_status !== 'completed');
 
     if (options.dryRun) {
       out(renderPlan(tables, skipped, toLoad, previous, parallelTables, namespace, source.schemas));
@@ -147,7 +152,7 @@ export async function runBulkLoad(config: LakeloaderConfig, options: BulkLoadOpt
       return reason ? [[qualifiedName(t), reason] as const] : [];
     }));
     for (const [table, reason] of notReplicated) log.warn(`${table} is loaded but not replicated by CDC: ${reason}`, { table });
-    snapshot = await createLoadSnapshot(source, control, slotName, { recreateSlot: !options.resume || !previous.size });
+    snapshot = await createLoadSnapshot(source, control, slotName, { recreateSlot: !options.reload && (!options.resume || !previous.size) });
     log.info('consistent snapshot taken', { lsn: snapshot.lsn, slot: slotName, snapshot: snapshot.snapshotName, created_slot: snapshot.createdSlot });
 
     pool = new Piscina({

@@ -31,6 +31,8 @@ import { CdcMetrics, CounterTally } from './metrics.js';
 import { SchemaEvolver } from './schema-evolver.js';
 import type { TextRow } from './changes.js';
 import { GeneratedColumns } from './generated-columns.js';
+import { PartitionWatcher } from './partition-watcher.js';
+import { runBulkLoad } from '../bulk/bulk-load.js';
 import { SourceColumns } from './source-columns.js';
 import { formatOffsets, tableStateFromStatus, type TableState } from './table-state.js';
 import { debeziumTopic, sourceTopicPattern, TopicRouter } from './topics.js';
@@ -61,6 +63,8 @@ type DecodeResult = { event: DecodedEvent } | { error: string };
 interface DecodedBatch { events: Buffered[]; results: DecodeResult[]; seconds: number }
 
 const USABLE = new Set(['completed', 'cdc_only']);
+/** How often partitioned tables' partitions are compared with those loaded. */
+const PARTITION_CHECK_MS = 30_000;
 /** kafkajs's seek to a partition's first retained message. */
 const EARLIEST_OFFSET = '-2';
 const SESSION_TIMEOUT_MS = 10_000;
@@ -88,6 +92,7 @@ export class CdcConsumer {
   private consumer?: Consumer;
   /** Column types from PostgreSQL for events without schemas. */
   private readonly sourceColumns: SourceColumns;
+  private readonly partitionWatcher: PartitionWatcher;
   /** Generated columns, which change events lack: computed by the source for each changed row. */
   private readonly generated: GeneratedColumns;
   /** Avro events (the schema registry's wire format), when the cluster has a schema_registry. */
@@ -109,6 +114,7 @@ export class CdcConsumer {
     this.encoding = debeziumEncoding(connectorSettings(config, options.source, source));
     this.sourceColumns = new SourceColumns(source, this.log);
     this.generated = new GeneratedColumns(source, this.log);
+    this.partitionWatcher = new PartitionWatcher(source);
     const clusterName = source.kafka.cluster;
     const registry = config.kafkaClusters[clusterName]?.schema_registry;
     const avro = registry ? new AvroDecoder(registrySchemaSource(registry)) : undefined;
@@ -192,6 +198,7 @@ export class CdcConsumer {
       await admin.disconnect().catch(() => undefined);
       await this.sourceColumns.close();
       await this.generated.close();
+      await this.partitionWatcher.close();
       await this.metrics.close();
     }
   }
@@ -258,7 +265,13 @@ export class CdcConsumer {
           continue;
         }
         try {
-          if (this.idleDone() && (await this.caughtUp(admin, groupId, topics))) await this.stop('idle');
+          if (this.idleDone() && (await this.caughtUp(admin, groupId, topics))) {
+            // caught up: partitions attached or detached meanwhile are part of being current
+            this.partitionsCheckedAt = 0;
+            this.flushIfDue();
+            await this.flushing;
+            await this.stop('idle');
+          }
           else if (Date.now() - topicsCheckedAt > 15_000) {
             topicsCheckedAt = Date.now();
             // kafkajs fixes a subscription at start: new tables' topics need a new session
@@ -331,9 +344,62 @@ export class CdcConsumer {
   private flushIfDue(): void {
     const age = this.bufferAge();
     if (this.inFlight.length > 0) return; // the buffer keeps filling while a micro-batch applies: it goes next, whole
+    if (Date.now() - this.partitionsCheckedAt >= PARTITION_CHECK_MS && !this.failure) {
+      this.partitionsCheckedAt = Date.now();
+      // between micro-batches, in their order: a reload never interleaves with a batch's commit
+      this.flushing = this.flushing.then(() => this.checkPartitions()).catch((err) => {
+        this.log.warn(`partition check failed, trying again later: ${errorMessage(err)}`);
+      });
+    }
     const interval = (this.options.triggerInterval ?? this.source.cdc.trigger_interval) * 1000;
     if (this.buffer.length > 0 && Date.now() - this.lastMessageAt >= Math.min(interval, 500)) void this.flushNow();
     else if (this.buffer.length > 0 && age >= interval) void this.flushNow();
+  }
+
+  private partitionsCheckedAt = 0;
+
+  /** Partitions attached or detached since a partitioned table was loaded: reload it, or just note new empty ones. */
+  private async checkPartitions(): Promise<void> {
+    const watched = new Map<string, string[]>();
+    for (const [name, t] of this.tables) {
+      if (t.status.partitions && USABLE.has(t.status.load_status)) watched.set(name, JSON.parse(t.status.partitions) as string[]);
+    }
+    for (const change of await this.partitionWatcher.check(watched)) {
+      const state = this.tables.get(change.table)!;
+      this.log.info(`partitions of ${change.table} changed (new: ${change.added.join(', ') || '-'}; gone: ${change.removed.join(', ') || '-'})${change.reload ? ': rows moved without change events, reloading the table' : ''}`, { table: change.table });
+      if (change.reload) await this.reloadTable(change.table);
+      else {
+        state.status = { ...state.status, partitions: change.current, updated_at: new Date().toISOString() };
+        await this.status.upsert(state.status);
+      }
+    }
+  }
+
+  /**
+   * Reloads one table at a fresh snapshot while the consumer holds still: the bulk load's exact cut
+   * (a temporary slot), after which the table's snapshot filter skips what the reload already holds.
+   */
+  private async reloadTable(name: string): Promise<void> {
+    const like = name.replace(/[\\%_]/g, '\\$&');
+    const report = await runBulkLoad(this.config, {
+      source: this.options.source, tableFilters: [like], resume: true, reload: true, dryRun: false,
+      stagingDir: path.resolve(process.env.LAKELOADER_STAGING_DIR ?? path.join('checkpoints', 'staging')),
+      outputConfigDir: this.config.dir, out: (text) => this.log.info(text.trim()),
+    });
+    const rows = await this.status.readAll();
+    const rest = new RestCatalogClient(this.config.lakehouse);
+    for (const result of report.results) {
+      const row = rows.get(result.table);
+      const previous = this.tables.get(result.table);
+      if (!row || !previous || !row.iceberg_table) continue;
+      const state = tableStateFromStatus(row, await rest.tableSchema(this.namespace, previous.icebergTable));
+      // the stream goes on from where it is: keep the position (the new snapshot filter drops what the reload holds)
+      state.offsets = previous.offsets;
+      state.topic = previous.topic;
+      this.tables.set(result.table, state);
+      this.evolver.forget(result.table);
+      this.log.info(`table ${result.table} reloaded: ${result.status}, ${result.rows} rows`, { table: result.table });
+    }
   }
 
   private firstBufferedAt = 0;

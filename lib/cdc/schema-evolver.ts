@@ -110,6 +110,12 @@ export class SchemaEvolver {
     if (lsn !== null) for (const c of changes) this.remember(table, c.change_type, c.column_name, lsn);
   }
 
+  /** Forgets what was compared for a table whose Iceberg table was replaced (a reload). */
+  forget(table: string): void {
+    this.seen.delete(table);
+    this.seenColumns.delete(table);
+  }
+
   /** Brings the Iceberg table in line with the event's schema; false when the table is (now) blocked. */
   async evolve(state: TableState, decoded: DecodedChange): Promise<boolean> {
     if (decoded.columns.length === 0) return true; // a truncate carries no row: nothing to compare

@@ -149,3 +149,13 @@ describe('consumer positions', () => {
     assert.equal(tableOfTopic('other.public.orders', 'shop'), null);
   });
 });
+
+describe('partition changes', () => {
+  test('a new empty leaf needs nothing; a new leaf with rows or a detached one reloads', async () => {
+    const { comparePartitions } = await import('../../lib/cdc/partition-watcher.js');
+    assert.equal(comparePartitions('s.t', ['s.a', 's.b'], ['s.b', 's.a'], new Set()), null);
+    assert.deepEqual(comparePartitions('s.t', ['s.a'], ['s.a', 's.c'], new Set()), { table: 's.t', added: ['s.c'], removed: [], current: '["s.a","s.c"]', reload: false });
+    assert.equal(comparePartitions('s.t', ['s.a'], ['s.a', 's.c'], new Set(['s.c']))?.reload, true, 'attached with rows');
+    assert.equal(comparePartitions('s.t', ['s.a', 's.b'], ['s.a'], new Set())?.reload, true, 'detached');
+  });
+});
