@@ -258,6 +258,11 @@ function statusRow(fields: Partial<CdcStatusRow> & Pick<CdcStatusRow, 'table_nam
 }
 
 /** Creates the Iceberg table, or recreates it when the source schema changed (recorded in _schema_changes). */
+/** Data files under this location carry bytes DuckDB cannot write deletes for. */
+function unsafeLocation(location: string): boolean {
+  return /[^\x21-\x7e]/.test(location);
+}
+
 async function prepareIcebergTable(ctx: {
   lakehouse: Lakehouse; rest: RestCatalogClient; schemaChanges: SchemaChangeStore; namespace: string; icebergTable: string;
   sourceName: string; mappings: ColumnMapping[]; key: string[];
@@ -268,11 +273,12 @@ async function prepareIcebergTable(ctx: {
   if (await lakehouse.tableExists(namespace, icebergTable)) {
     const existing = (await rest.tableSchema(namespace, icebergTable)).map((c) => ({ name: c.name, type: c.type, nullable: !c.required }));
     const diff = diffSchemas(existing, desired.map(({ name, type, nullable }) => ({ name, type, nullable })));
-    if (diff.length === 0) return ensureKey(ctx);
+    if (diff.length === 0 && !unsafeLocation(await rest.tableLocation(namespace, icebergTable))) return ensureKey(ctx);
     const before = JSON.stringify(existing);
     const after = JSON.stringify(desired);
     for (const d of diff) changes.push({ table_name: ctx.sourceName, ...d, schema_before: before, schema_after: after, iceberg_snapshot_id: null });
-    // a reload replaces every row anyway: the new schema is created fresh rather than altered
+    // a reload replaces every row anyway: the new schema (or a location DuckDB can delete from, for
+    // a table an older version placed under a non-ASCII path) is created fresh rather than altered
     await lakehouse.run(`DROP TABLE ${lakehouse.ref(namespace, icebergTable)}`);
   } else {
     changes.push({ table_name: ctx.sourceName, change_type: 'baseline', column_name: null, schema_before: null, schema_after: JSON.stringify(desired), iceberg_snapshot_id: null });
