@@ -7,14 +7,15 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { after, before } from 'node:test';
 import path from 'node:path';
 import type pg from 'pg';
 import { kafkaClient } from '../../lib/kafka/client.js';
 import { PROJECT_ROOT } from '../../lib/paths.js';
 import { runCli } from './cli.js';
 import { diffTable } from './compare.js';
-import { testConfigDir } from './config.js';
-import { dropTestSource } from './pg.js';
+import { testConfigDir, uniqueName } from './config.js';
+import { dropTestSource, pgClient } from './pg.js';
 import { readWithPyIceberg, stack } from './stack.js';
 
 /** Deterministic pseudo-random numbers, so a failing workload can be replayed. */
@@ -212,4 +213,32 @@ export async function assertOffsetsAtEnd(namespace: string, table: string, topic
   } finally {
     await admin.disconnect();
   }
+}
+
+/** A CDC test source for a describe block: created (bulk-load + connector apply) before its tests, removed after. */
+export interface CdcTestSource {
+  readonly schema: string;
+  readonly namespace: string;
+  readonly db: pg.Client;
+  readonly configDir: string;
+}
+
+export function cdcTestSource(prefix: string, ddl: (schema: string) => string): CdcTestSource {
+  const schema = uniqueName(prefix);
+  let db: pg.Client | undefined;
+  let configDir: string | undefined;
+  before(async () => {
+    db = await pgClient();
+    configDir = await createCdcSource(db, schema, ddl(schema));
+  });
+  after(async () => {
+    if (db && configDir) await removeCdcSource(db, configDir, schema);
+    await db?.end();
+  });
+  return {
+    schema,
+    namespace: `lltest.${schema}`,
+    get db() { return db!; },
+    get configDir() { return configDir!; },
+  };
 }

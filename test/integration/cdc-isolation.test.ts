@@ -4,28 +4,18 @@
  * TOASTed values come out current; a consumer killed before its first commit loses nothing.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
-import type pg from 'pg';
+import { describe, test } from 'node:test';
 import { RestCatalogClient } from '../../lib/lakehouse/rest-catalog.js';
 import { lakehouseFileSchema } from '../../lib/config/schema.js';
-import { BackgroundCdc, cdcUntilIdle, createCdcSource, removeCdcSource, sleep, tablesDiffer } from '../helpers/cdc.js';
+import { BackgroundCdc, cdcUntilIdle, cdcTestSource, sleep, tablesDiffer } from '../helpers/cdc.js';
 import { runCli } from '../helpers/cli.js';
-import { uniqueName } from '../helpers/config.js';
-import { pgClient } from '../helpers/pg.js';
 import { readWithPyIceberg, stack } from '../helpers/stack.js';
 
 /** ~12 kB of hex that compresses to well over TOAST's 2 kB threshold: stored out of line, omitted by Debezium when unchanged. */
 const incompressible = (seed: string) => `(SELECT string_agg(md5(random()::text || ${seed} || g), '') FROM generate_series(1, 400) g)`;
 
 describe('CDC isolation and exact values', () => {
-  const schema = uniqueName('lliso');
-  const namespace = `lltest.${schema}`;
-  let db: pg.Client;
-  let configDir: string;
-
-  before(async () => {
-    db = await pgClient();
-    configDir = await createCdcSource(db, schema, `
+  const source = cdcTestSource('lliso', (schema) => `
       CREATE TABLE ${schema}.good (id int PRIMARY KEY, v int);
       CREATE TABLE ${schema}.victim (id int PRIMARY KEY, v int);
       CREATE TABLE ${schema}.priced (id int PRIMARY KEY, qty int, price numeric(10,2),
@@ -34,33 +24,28 @@ describe('CDC isolation and exact values', () => {
       INSERT INTO ${schema}.good SELECT i, 0 FROM generate_series(1, 20) i;
       INSERT INTO ${schema}.priced (id, qty, price, note) SELECT i, i, 1.5, 'n' || i FROM generate_series(1, 5) i;
       INSERT INTO ${schema}.docs SELECT i, 0, ${incompressible('i')} FROM generate_series(1, 10) i;`);
-  });
-
-  after(async () => {
-    await removeCdcSource(db, configDir, schema);
-    await db.end();
-  });
+  const { schema, namespace } = source;
 
   test('a consumer SIGKILLed before its first commit, then the default flow: nothing is skipped', async () => {
     // changes made right after `connector apply`, before any consumer has committed anything
-    await db.query(`UPDATE ${schema}.good SET v = v + 1 WHERE id <= 10`);
-    const early = new BackgroundCdc(configDir, schema);
+    await source.db.query(`UPDATE ${schema}.good SET v = v + 1 WHERE id <= 10`);
+    const early = new BackgroundCdc(source.configDir, schema);
     await sleep(1500);
     await early.kill();
-    await db.query(`UPDATE ${schema}.good SET v = v + 10 WHERE id > 10`);
-    await cdcUntilIdle(configDir, schema);
-    assert.equal(await tablesDiffer(db, schema, namespace, ['good']), null);
+    await source.db.query(`UPDATE ${schema}.good SET v = v + 10 WHERE id > 10`);
+    await cdcUntilIdle(source.configDir, schema);
+    assert.equal(await tablesDiffer(source.db, schema, namespace, ['good']), null);
   });
 
   test('generated columns are computed for changed rows; TOASTed values stay the latest within a batch', async () => {
-    await db.query(`UPDATE ${schema}.priced SET qty = qty * 10 WHERE id <= 3`);
-    await db.query(`UPDATE ${schema}.priced SET note = NULL WHERE id = 4`);
-    await db.query(`INSERT INTO ${schema}.priced (id, qty, price) VALUES (6, 7, 2.25)`);
+    await source.db.query(`UPDATE ${schema}.priced SET qty = qty * 10 WHERE id <= 3`);
+    await source.db.query(`UPDATE ${schema}.priced SET note = NULL WHERE id = 4`);
+    await source.db.query(`INSERT INTO ${schema}.priced (id, qty, price) VALUES (6, 7, 2.25)`);
     // in one micro-batch: the large value changes, then only the small column does (Debezium omits the large one)
-    await db.query(`UPDATE ${schema}.docs SET body = ${incompressible('id')} WHERE id <= 5`);
-    await db.query(`UPDATE ${schema}.docs SET small = small + 1`);
-    await cdcUntilIdle(configDir, schema);
-    assert.equal(await tablesDiffer(db, schema, namespace, ['priced', 'docs']), null);
+    await source.db.query(`UPDATE ${schema}.docs SET body = ${incompressible('id')} WHERE id <= 5`);
+    await source.db.query(`UPDATE ${schema}.docs SET small = small + 1`);
+    await cdcUntilIdle(source.configDir, schema);
+    assert.equal(await tablesDiffer(source.db, schema, namespace, ['priced', 'docs']), null);
     const priced = await readWithPyIceberg(`${namespace}.priced`, { orderBy: 'id' });
     assert.deepEqual(priced.rows.map((r) => [r.id, r.total, r.label]), [
       ['1', '15.00', 'N1'], ['2', '30.00', 'N2'], ['3', '45.00', 'N3'], ['4', '6.00', '-'], ['5', '7.50', 'N5'], ['6', '15.75', '-'],
@@ -72,18 +57,18 @@ describe('CDC isolation and exact values', () => {
     const lakehouse = lakehouseFileSchema.parse({ catalog: { uri: stack.restUri }, duckdb: { extension_directory: stack.extensionDir } });
     const rest = new RestCatalogClient(lakehouse);
     await rest.setLocation(namespace, 'victim', `${await rest.tableLocation(namespace, 'victim')}/données`);
-    await db.query(`INSERT INTO ${schema}.victim SELECT i, 0 FROM generate_series(1, 5) i`);
-    await cdcUntilIdle(configDir, schema);
-    await db.query(`UPDATE ${schema}.victim SET v = 1`);
-    await db.query(`UPDATE ${schema}.good SET v = v + 100`);
-    await cdcUntilIdle(configDir, schema);
-    assert.equal(await tablesDiffer(db, schema, namespace, ['good']), null, 'the other table advanced');
+    await source.db.query(`INSERT INTO ${schema}.victim SELECT i, 0 FROM generate_series(1, 5) i`);
+    await cdcUntilIdle(source.configDir, schema);
+    await source.db.query(`UPDATE ${schema}.victim SET v = 1`);
+    await source.db.query(`UPDATE ${schema}.good SET v = v + 100`);
+    await cdcUntilIdle(source.configDir, schema);
+    assert.equal(await tablesDiffer(source.db, schema, namespace, ['good']), null, 'the other table advanced');
     const status = (await readWithPyIceberg(`${namespace}._cdc_status`)).rows.find((r) => r.table_name === `${schema}.victim`)!;
     assert.equal(status.load_status, 'blocked');
     assert.match(String(status.error), /CDC apply failed/);
     const victim = await readWithPyIceberg(`${namespace}.victim`, { orderBy: 'id' });
     assert.ok(victim.rows.every((r) => r.v === '0'), 'nothing of the failing batch was applied to it');
-    const r = await runCli(['--config', configDir, 'status', '--source', schema]);
+    const r = await runCli(['--config', source.configDir, 'status', '--source', schema]);
     assert.equal(r.code, 1, `status exits 1 while a table is blocked: ${r.stdout}`);
     assert.match(r.stdout, /blocked/);
   });
