@@ -43,8 +43,9 @@ export function lakeloader(configDir: string, name: string, args: string[], time
   return runCli(['--config', configDir, ...args, '--source', name], {}, undefined, { timeoutMs });
 }
 
-/** The last lines of a command's output, for failure messages. */
-export const lastLines = (text: string, lines = 15) => text.trim().split('\n').slice(-lines).join('\n');
+/** The last lines of a command's output that matter for a failure message: its warnings, errors and plain text. */
+export const lastLines = (text: string, lines = 12) =>
+  text.trim().split('\n').filter((l) => !l.startsWith('{') || /"level":"(warn|error)"|"error":/.test(l)).slice(-lines).map((l) => (l.length > 600 ? `${l.slice(0, 600)}…` : l)).join('\n');
 
 /** `lakeloader cdc --source X` exactly as the README runs it (no flags), in the background. */
 export class ReadmeCdc {

@@ -238,7 +238,7 @@ function tables(plain: string, spaced: string): AwkwardTable[] {
       columns: [{ name: 'id', type: 'integer', notNull: true }, { name: 'token', type: 'text', value: shortText }, { name: 'touched', type: 'timestamptz', value: oneOf("'2024-05-01 10:00:00+02'", "'1999-12-31 23:59:59+00'") }],
     },
     {
-      schema: spaced, name: LONG_TABLE_NAME, key: ['id'], replicated: true, initialRows: 50, newKey: serial,
+      schema: plain, name: LONG_TABLE_NAME, key: ['id'], replicated: true, initialRows: 50, newKey: serial,
       columns: [{ name: 'id', type: 'bigint', notNull: true }, { name: 'v', type: 'integer', value: nullable(int(-2147483648, 2147483647)) }, { name: 'user', type: 'text', value: nullable(shortText) }],
     },
     {

@@ -227,19 +227,16 @@ test('awkward schema: README flow (bulk-load, connector apply, cdc) through a wo
     assert.equal(workload.ddl.length, 3, `[seed ${seed}] DDL steps run: ${workload.ddl.join(', ')}`);
 
     // catch up the README way, until the tables match (Debezium may still be publishing the tail)
-    let lake = await readLake(source, namespace);
-    let contents: string[] = [];
     for (let round = 1; round <= 4; round++) {
       const idle = await lakeloader(configDir, name, ['cdc', '--exit-when-idle', '10'], 180_000);
       if (idle.code !== 0) {
         problems.push(`cdc --exit-when-idle 10 (round ${round}) exited ${String(idle.code)}:\n${lastLines(idle.stdout + idle.stderr)}`);
         break;
       }
-      lake = await readLake(source, namespace);
-      contents = await contentProblems(db, source, lake, true);
-      if (contents.length === 0) break;
+      if ((await contentProblems(db, source, await readLake(source, namespace), true)).length === 0) break;
     }
-    if (contents.length === 0) contents = await contentProblems(db, source, lake, true);
+    const lake = await readLake(source, namespace);
+    const contents = await contentProblems(db, source, lake, true);
     problems.push(...lake.problems, ...statusProblems(source, lake, true), ...contents, ...schemaChangeProblems(source, lake, true));
     failIfProblems(`README flow (${workload.transactions} transactions, ${kills} SIGKILLs)`, problems);
   });
