@@ -34,7 +34,7 @@ import { GeneratedColumns } from './generated-columns.js';
 import { PartitionWatcher } from './partition-watcher.js';
 import { runBulkLoad } from '../bulk/bulk-load.js';
 import { SourceColumns } from './source-columns.js';
-import { formatOffsets, tableStateFromStatus, type TableState } from './table-state.js';
+import { formatOffsets, icebergTableOf, tableStateFromStatus, type TableState } from './table-state.js';
 import { debeziumTopic, sourceTopicPattern, TopicRouter } from './topics.js';
 
 export interface CdcOptions {
@@ -207,12 +207,12 @@ export class CdcConsumer {
     const statuses = await this.status.readAll();
     for (const status of statuses.values()) {
       if (!status.iceberg_table) continue;
-      const state = tableStateFromStatus(status, []);
+      const state = tableStateFromStatus(status, [], this.namespace);
       if (await this.lakehouse.tableExists(this.namespace, state.icebergTable)) {
-        state.columns = tableStateFromStatus(status, await rest.tableSchema(this.namespace, state.icebergTable)).columns;
+        state.columns = tableStateFromStatus(status, await rest.tableSchema(this.namespace, state.icebergTable), this.namespace).columns;
       } else if (state.mode === 'changelog') {
-        const base = await rest.tableSchema(this.namespace, status.iceberg_table.split('.').pop()!);
-        state.columns = tableStateFromStatus(status, base).columns;
+        const base = await rest.tableSchema(this.namespace, icebergTableOf(status, this.namespace));
+        state.columns = tableStateFromStatus(status, base, this.namespace).columns;
         await this.lakehouse.createTable(this.namespace, state.icebergTable, [...state.columns, ...CHANGELOG_COLUMNS]);
         state.columns = [...state.columns, ...CHANGELOG_COLUMNS];
       }
@@ -392,7 +392,7 @@ export class CdcConsumer {
       const row = rows.get(result.table);
       const previous = this.tables.get(result.table);
       if (!row || !previous || !row.iceberg_table) continue;
-      const state = tableStateFromStatus(row, await rest.tableSchema(this.namespace, previous.icebergTable));
+      const state = tableStateFromStatus(row, await rest.tableSchema(this.namespace, previous.icebergTable), this.namespace);
       // the stream goes on from where it is: keep the position (the new snapshot filter drops what the reload holds)
       state.offsets = previous.offsets;
       state.topic = previous.topic;

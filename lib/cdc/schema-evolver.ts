@@ -14,6 +14,7 @@ import { formatLsn, parseLsn } from '../source/postgres/lsn.js';
 import { mapPgColumn, valuePolicyFor, type PgColumn } from '../source/postgres/type-mapping.js';
 import type { CdcStatusRow, CdcStatusStore } from '../state/cdc-status.js';
 import type { SchemaChange, SchemaChangeStore } from '../state/schema-changes.js';
+import { icebergTableName } from '../bulk/bulk-load.js';
 import { CHANGELOG_COLUMNS } from './applier.js';
 import { pgColumnFromDebezium, type DecodedChange } from './debezium.js';
 import type { CdcMetrics } from './metrics.js';
@@ -176,7 +177,7 @@ export class SchemaEvolver {
     if (decoded.columns.length === 0) return null;
     const keyColumns = decoded.key ? Object.keys(decoded.key) : [];
     const mode = keyColumns.length > 0 ? 'keyed' : 'changelog';
-    const base = name.split('.').pop()!;
+    const base = icebergTableName({ schema: decoded.schema, name: decoded.table }, this.ctx.source.schemas);
     const icebergTable = mode === 'keyed' ? base : `${base}_changelog`;
     const event = this.eventColumns(name, decoded);
     const columns: ColumnSpec[] = event.map((c) => ({ name: c.name, type: c.type as IcebergPrimitive, nullable: !keyColumns.includes(c.name) }));

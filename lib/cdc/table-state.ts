@@ -36,13 +36,20 @@ export function formatOffsets(topic: string | null, offsets: Map<number, bigint>
   return JSON.stringify({ topic, partitions: Object.fromEntries([...offsets].sort(([a], [b]) => a - b).map(([p, o]) => [String(p), o.toString()])) });
 }
 
-export function tableStateFromStatus(status: CdcStatusRow, columns: { name: string; type: string }[]): TableState {
+/** The Iceberg table of a `_cdc_status` row: `iceberg_table` without the namespace (table names may hold dots). */
+export function icebergTableOf(status: Pick<CdcStatusRow, 'iceberg_table'>, namespace: string): string {
+  const full = status.iceberg_table!;
+  return full.startsWith(`${namespace}.`) ? full.slice(namespace.length + 1) : full.split('.').pop()!;
+}
+
+export function tableStateFromStatus(status: CdcStatusRow, columns: { name: string; type: string }[], namespace: string): TableState {
+  const base = icebergTableOf(status, namespace);
   const { topic, offsets } = parseOffsets(status.kafka_offsets);
   const keyColumns = status.key_columns ? status.key_columns.split(',') : [];
   const mode = status.key_source === 'none' || keyColumns.length === 0 ? 'changelog' : 'keyed';
   return {
     sourceTable: status.table_name,
-    icebergTable: mode === 'changelog' ? changelogTableName(status.iceberg_table!) : status.iceberg_table!.split('.').pop()!,
+    icebergTable: mode === 'changelog' ? changelogTableName(base) : base,
     mode,
     keyColumns,
     columns: columns.filter((c) => isIcebergPrimitive(c.type)).map((c) => ({ name: c.name, type: c.type as IcebergPrimitive })),
@@ -55,7 +62,7 @@ export function tableStateFromStatus(status: CdcStatusRow, columns: { name: stri
 
 /** Tables without a key get their changes appended to `<table>_changelog` (op, lsn, source time). */
 export function changelogTableName(icebergTable: string): string {
-  return `${icebergTable.split('.').pop()!}_changelog`;
+  return `${icebergTable}_changelog`;
 }
 
 /** `<prefix>.<schema>.<table>` → `schema.table` */

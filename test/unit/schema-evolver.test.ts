@@ -37,7 +37,7 @@ function world(history: SchemaChange[] = []) {
     source: postgresSourceSchema.parse({ type: 'postgres', connection: { host: 'h', database: 'd', user: 'u' } }),
   } as unknown as EvolverContext;
   const status = { table_name: 'app.t', iceberg_table: 'bronze.app.t', load_status: 'completed', key_columns: 'id', key_source: 'primary_key' } as CdcStatusRow;
-  const state = tableStateFromStatus(status, [{ name: 'id', type: 'int' }, { name: 'a', type: 'int' }]);
+  const state = tableStateFromStatus(status, [{ name: 'id', type: 'int' }, { name: 'a', type: 'int' }], 'bronze.app');
   return { ctx, state, recorded, altered };
 }
 
