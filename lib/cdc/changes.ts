@@ -15,6 +15,8 @@ export interface TableChange {
   key: TextRow | null;
   /** Columns of `after` Debezium did not send (unchanged TOASTed values). */
   unavailable?: string[];
+  /** For a create that is the second half of a primary-key change: the row's old key (Debezium's `__debezium.oldkey`). */
+  oldKey?: TextRow;
 }
 
 export interface KeyedBatch<T extends TableChange> {
@@ -44,7 +46,9 @@ function keyOf(row: TextRow, keyColumns: string[]): { id: string; values: TextRo
 
 export function reduceKeyed<T extends TableChange>(changes: T[], keyColumns: string[]): KeyedBatch<T> {
   let truncate = false;
-  const state = new Map<string, { key: TextRow; change: T | null; fillFrom: TextRow | null }>();
+  // per key: its last change (null: deleted); a deleted key keeps its last image and where its row's
+  // values come from, for the key change whose create follows its delete
+  const state = new Map<string, { key: TextRow; change: T | null; image: T | null; fillFrom: TextRow | null }>();
   for (const ch of changes) {
     if (ch.op === 't') {
       truncate = true;
@@ -54,22 +58,28 @@ export function reduceKeyed<T extends TableChange>(changes: T[], keyColumns: str
     if (ch.op === 'd') {
       if (!ch.before && !ch.key) throw new Error('delete event without before image or key');
       const k = keyOf({ ...ch.key, ...stripNulls(ch.before) }, keyColumns);
-      state.set(k.id, { key: k.values, change: null, fillFrom: null });
+      const prior = state.get(k.id);
+      state.set(k.id, { key: k.values, change: null, image: prior ? prior.change ?? prior.image : null, fillFrom: prior ? prior.fillFrom : k.values });
       continue;
     }
     if (!ch.after) throw new Error(`'${ch.op}' event without after image`);
     const next = keyOf(ch.after, keyColumns);
     // the row's previous identity: its old key after a primary-key update (REPLICA IDENTITY FULL or DEFAULT)
     let previous = next;
-    if (ch.op === 'u' && ch.before) {
+    if (ch.op === 'c' && ch.oldKey) {
+      const old = keyOf({ ...ch.oldKey }, keyColumns);
+      if (old.id !== next.id) previous = old;
+    } else if (ch.op === 'u' && ch.before) {
       const old = keyOf({ ...ch.before }, keyColumns);
       if (old.id !== next.id && keyColumns.every((c) => ch.before![c] !== null && ch.before![c] !== undefined)) previous = old;
     }
     const earlier = state.get(previous.id);
-    const filled = ch.unavailable?.length ? fillUnavailable(ch, earlier?.change ?? null) : ch;
+    const filled = ch.unavailable?.length ? fillUnavailable(ch, earlier ? earlier.change ?? earlier.image : null) : ch;
     const fillFrom = !filled.unavailable?.length ? null : earlier ? earlier.fillFrom : previous.values;
-    if (previous !== next) state.set(previous.id, { key: previous.values, change: null, fillFrom: null });
-    state.set(next.id, { key: next.values, change: filled, fillFrom });
+    if (previous !== next) {
+      state.set(previous.id, { key: previous.values, change: null, image: earlier ? earlier.change ?? earlier.image : null, fillFrom: earlier ? earlier.fillFrom : previous.values });
+    }
+    state.set(next.id, { key: next.values, change: filled, image: null, fillFrom });
   }
   const deleteKeys: TextRow[] = [];
   const upserts: T[] = [];

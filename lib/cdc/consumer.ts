@@ -59,7 +59,8 @@ export interface CdcSummary {
 }
 
 interface Buffered { topic: string; partition: number; message: KafkaMessage }
-type DecodeResult = { event: DecodedEvent } | { error: string };
+/** `oldKey`: a create event's `__debezium.oldkey` header — the row's key before a primary-key change. */
+type DecodeResult = { event: DecodedEvent; oldKey?: TextRow | null } | { error: string };
 interface DecodedBatch { events: Buffered[]; results: DecodeResult[]; seconds: number }
 
 const USABLE = new Set(['completed', 'cdc_only']);
@@ -418,10 +419,11 @@ export class CdcConsumer {
    */
   flushNow(): Promise<void> {
     if (this.buffer.length > 0 && !this.failure) {
-      const events = this.buffer;
-      this.buffer = [];
-      this.bufferBytes = 0;
-      this.firstBufferedAt = 0;
+      const { events, held } = splitKeyChanges(this.buffer);
+      this.buffer = held;
+      this.bufferBytes = held.reduce((n, b) => n + (b.message.value?.length ?? 0) + (b.message.key?.length ?? 0), 0);
+      this.firstBufferedAt = held.length > 0 ? Date.now() : 0;
+      if (events.length === 0) return this.flushing;
       const decoded = this.decodeEvents(events);
       decoded.catch(() => undefined); // its failure surfaces where it is awaited, below
       const done = this.flushing.then(async () => {
@@ -460,7 +462,13 @@ export class CdcConsumer {
       const tableName = this.tableOf(topic);
       try {
         const knownColumns = tableName ? this.sourceColumns.columns(tableName) : undefined;
-        results.push({ event: decodeChangeEvent(message.key, message.value, { topic, partition, offset: message.offset }, { encoding: this.encoding, keyDecoder: this.messageDecoder, valueDecoder: this.messageDecoder, ...(knownColumns ? { knownColumns } : {}) }) });
+        const meta = { topic, partition, offset: message.offset };
+        const options = { encoding: this.encoding, keyDecoder: this.messageDecoder, valueDecoder: this.messageDecoder, ...(knownColumns ? { knownColumns } : {}) };
+        const event = decodeChangeEvent(message.key, message.value, meta, options);
+        const oldKeyHeader = headerBytes(message, OLD_KEY_HEADER);
+        // a primary-key change arrives as a delete of the old key and a create of the new one, linked by headers
+        const oldKey = oldKeyHeader ? (decodeChangeEvent(oldKeyHeader, null, meta, options) as { key: TextRow | null }).key : undefined;
+        results.push(oldKey === undefined ? { event } : { event, oldKey });
       } catch (err) {
         results.push({ error: err instanceof DecodeError ? err.message : `cannot decode: ${errorMessage(err)}` });
       }
@@ -602,6 +610,7 @@ export class CdcConsumer {
       const list = byTable.get(name) ?? [];
       list.push({
         op: decoded.op, before: decoded.before, after: decoded.after, key: decoded.key, lsn: decoded.lsn, tsMs: decoded.tsMs,
+        ...('oldKey' in result && result.oldKey ? { oldKey: result.oldKey } : {}),
         ...(decoded.unavailableColumns.length > 0 ? { unavailable: decoded.unavailableColumns } : {}),
         origin: { topic, partition, offset: message.offset, key: message.key, value: message.value },
       });
@@ -702,6 +711,44 @@ export class CdcConsumer {
 }
 
 const WITH_SCHEMA = Buffer.from('{"schema"');
+/** Debezium's headers on the two events of a primary-key change (delete of the old key, create of the new). */
+const OLD_KEY_HEADER = '__debezium.oldkey';
+const NEW_KEY_HEADER = '__debezium.newkey';
+/** A key change's second half is waited for this long at most before a batch is cut anyway. */
+const KEY_CHANGE_WAIT_MS = 30_000;
+
+function headerBytes(message: KafkaMessage, name: string): Buffer | undefined {
+  const value = message.headers?.[name];
+  const first = Array.isArray(value) ? value[0] : value;
+  return first === undefined ? undefined : Buffer.isBuffer(first) ? first : Buffer.from(first);
+}
+
+/**
+ * Cuts a micro-batch off the buffer, holding back a primary-key change whose create has not arrived
+ * yet (a partition's trailing delete with `__debezium.newkey`, and its tombstone): the create's
+ * unchanged TOASTed values come from the old row, which that delete removes, so the two must commit
+ * together (what is held is not committed, so a stop re-reads it next time). After 30 s nothing is held.
+ */
+export function splitKeyChanges<T extends { topic: string; partition: number; message: KafkaMessage }>(buffer: T[], now = Date.now()): { events: T[]; held: T[] } {
+  const holdFrom = new Map<string, number>();
+  const seen = new Set<string>();
+  for (let i = buffer.length - 1; i >= 0; i--) {
+    const { topic, partition, message } = buffer[i]!;
+    const p = `${topic}/${partition}`;
+    if (seen.has(p)) continue;
+    if (message.value === null || message.value.length === 0) continue; // a tombstone: look at what precedes it
+    seen.add(p);
+    if (headerBytes(message, NEW_KEY_HEADER) && now - Number(message.timestamp) < KEY_CHANGE_WAIT_MS) holdFrom.set(p, i);
+  }
+  if (holdFrom.size === 0) return { events: buffer, held: [] };
+  const events: T[] = [];
+  const held: T[] = [];
+  buffer.forEach((b, i) => {
+    const from = holdFrom.get(`${b.topic}/${b.partition}`);
+    (from !== undefined && i >= from ? held : events).push(b);
+  });
+  return { events, held };
+}
 
 /** A JsonConverter message with schemas.enable=true starts with its schema; an Avro one names it in the registry. */
 function carriesSchema(value: Buffer | null): boolean {

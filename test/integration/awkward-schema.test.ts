@@ -223,7 +223,7 @@ test('awkward schema: README flow (bulk-load, connector apply, cdc) through a wo
       await writer.end();
     }
     problems.push(...earlyExits);
-    assert.ok(kills >= 4, `[seed ${seed}] only ${kills} SIGKILLs during the workload (${workload.transactions} transactions)`);
+    assert.ok(kills >= 4, `[seed ${seed}] only ${kills} SIGKILLs during the workload (${workload.transactions} transactions)\n${earlyExits.join('\n')}`);
     assert.equal(workload.ddl.length, 3, `[seed ${seed}] DDL steps run: ${workload.ddl.join(', ')}`);
 
     // catch up the README way, until the tables match (Debezium may still be publishing the tail)

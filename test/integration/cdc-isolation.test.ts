@@ -37,7 +37,7 @@ describe('CDC isolation and exact values', () => {
     assert.equal(await tablesDiffer(source.db, schema, namespace, ['good']), null);
   });
 
-  test('generated columns are computed for changed rows; TOASTed values stay the latest within a batch', async () => {
+  test('generated columns are computed for changed rows; TOASTed values stay the latest, within a batch and through key changes', async () => {
     await source.db.query(`UPDATE ${schema}.priced SET qty = qty * 10 WHERE id <= 3`);
     await source.db.query(`UPDATE ${schema}.priced SET note = NULL WHERE id = 4`);
     await source.db.query(`INSERT INTO ${schema}.priced (id, qty, price) VALUES (6, 7, 2.25)`);
@@ -46,6 +46,12 @@ describe('CDC isolation and exact values', () => {
     await source.db.query(`UPDATE ${schema}.docs SET small = small + 1`);
     await cdcUntilIdle(source.configDir, schema);
     assert.equal(await tablesDiffer(source.db, schema, namespace, ['priced', 'docs']), null);
+    // a primary-key change (Debezium: delete + create, the create without the unchanged large value), alone and chained
+    await source.db.query(`UPDATE ${schema}.docs SET id = id + 100 WHERE id IN (2, 7)`);
+    await source.db.query(`UPDATE ${schema}.docs SET small = 9 WHERE id = 102`);
+    await source.db.query(`UPDATE ${schema}.docs SET id = 202 WHERE id = 102`);
+    await cdcUntilIdle(source.configDir, schema);
+    assert.equal(await tablesDiffer(source.db, schema, namespace, ['docs']), null, 'key changes keep the large value');
     const priced = await readWithPyIceberg(`${namespace}.priced`, { orderBy: 'id' });
     assert.deepEqual(priced.rows.map((r) => [r.id, r.total, r.label]), [
       ['1', '15.00', 'N1'], ['2', '30.00', 'N2'], ['3', '45.00', 'N3'], ['4', '6.00', '-'], ['5', '7.50', 'N5'], ['6', '15.75', '-'],

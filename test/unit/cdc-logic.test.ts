@@ -37,6 +37,17 @@ describe('micro-batch reduction', () => {
     assert.deepEqual(fromIceberg.deleteKeys.map((k) => k.id).sort(), ['1', '2']);
   });
 
+  test('a key change as Debezium sends it (delete of the old key, create with __debezium.oldkey): values from the old row', () => {
+    const del = (id: string): TableChange => ({ op: 'd', before: { id, v: null, big: null }, after: null, key: { id } });
+    const create = (id: string, oldId: string): TableChange => ({ op: 'c', before: null, after: { id, v: 'moved' }, key: { id }, unavailable: ['big'], oldKey: { id: oldId } });
+    const fromIceberg = reduceKeyed([del('1'), create('2', '1')], ['id']);
+    assert.deepEqual(fromIceberg.fillFrom, [{ id: '1' }], 'read from key 1 before the transaction deletes it');
+    const inBatch = reduceKeyed([big('1', 'B1'), del('1'), create('2', '1')], ['id']);
+    assert.deepEqual(inBatch.upserts.map((ch) => ch.after), [{ id: '2', v: 'moved', big: 'B1' }]);
+    const chained = reduceKeyed([del('1'), create('2', '1'), del('2'), create('3', '2')], ['id']);
+    assert.deepEqual(chained.fillFrom, [{ id: '1' }]);
+  });
+
   test('an earlier change that itself lacked the value passes the lack on', () => {
     const r = reduceKeyed([{ ...big('1', 'ignored'), after: { id: '1', v: 'x' }, unavailable: ['big'] }, small('1', 'y')], ['id']);
     assert.deepEqual(r.upserts[0]!.unavailable, ['big']);
@@ -147,6 +158,21 @@ describe('consumer positions', () => {
     assert.equal(tableOfTopic('shop.public.orders', 'shop'), 'public.orders');
     assert.equal(tableOfTopic('shop.orders', 'shop'), null);
     assert.equal(tableOfTopic('other.public.orders', 'shop'), null);
+  });
+});
+
+describe('micro-batch cuts', () => {
+  test('a trailing delete of a key change (and its tombstone) waits for its create', async () => {
+    const { splitKeyChanges } = await import('../../lib/cdc/consumer.js');
+    const now = Date.now();
+    const msg = (offset: string, value: string | null, headers: Record<string, Buffer> = {}) => ({ topic: 't', partition: 0, message: { offset, key: null, value: value === null ? null : Buffer.from(value), headers, timestamp: String(now), attributes: 0 } });
+    const other = { ...msg('9', 'x'), topic: 'u' };
+    const buffer = [msg('1', 'a'), msg('2', 'del', { '__debezium.newkey': Buffer.from('{}') }), msg('3', null), other];
+    const { events, held } = splitKeyChanges(buffer, now);
+    assert.deepEqual(events.map((e) => e.message.offset), ['1', '9']);
+    assert.deepEqual(held.map((e) => e.message.offset), ['2', '3']);
+    assert.equal(splitKeyChanges([...buffer, msg('4', 'create')], now).held.length, 0, 'complete: nothing held');
+    assert.equal(splitKeyChanges(buffer, now + 31_000).held.length, 0, 'not forever');
   });
 });
 
