@@ -228,6 +228,9 @@ export class CdcConsumer {
       this.tables.set(status.table_name, state);
       if (state.status.last_applied_lsn) this.metrics.lastAppliedLsn.set({ table: status.table_name }, Number(parseLsn(state.status.last_applied_lsn)));
     }
+    for (const [topic, tables] of this.router.sharedTopics()) {
+      this.log.warn(`tables ${tables.join(', ')} share Debezium topic ${topic} (their names differ only in characters Kafka refuses): each event is applied to the table its source block names`, { topic });
+    }
     this.log.info(`CDC for ${this.tables.size} tables of ${this.namespace}`, {
       tables: Object.fromEntries([...this.tables].map(([n, t]) => [n, `${t.status.load_status}/${t.mode}`])),
     });

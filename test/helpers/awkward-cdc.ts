@@ -4,15 +4,10 @@
  * only, the seeded workload replayed at a steady pace, and the cleanup of everything a run leaves in
  * PostgreSQL and Kafka Connect.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import type pg from 'pg';
 import { quoteIdent } from '../../lib/lakehouse/sql.js';
-import { PROJECT_ROOT } from '../../lib/paths.js';
 import type { AwkwardSource, WorkloadStep } from './awkward-schema.js';
-import { removeCdcSource, sleep } from './cdc.js';
+import { BackgroundCdc, removeCdcSource, sleep } from './cdc.js';
 import { runCli, type CliResult } from './cli.js';
 import { testConfigDir } from './config.js';
 
@@ -48,47 +43,9 @@ export const lastLines = (text: string, lines = 12) =>
   text.trim().split('\n').filter((l) => !l.startsWith('{') || /"level":"(warn|error)"|"error":/.test(l)).slice(-lines).map((l) => (l.length > 600 ? `${l.slice(0, 600)}…` : l)).join('\n');
 
 /** `lakeloader cdc --source X` exactly as the README runs it (no flags), in the background. */
-export class ReadmeCdc {
-  private readonly child: ChildProcess;
-  private output = '';
-  readonly exited: Promise<number | null>;
-  exitCode: number | null | undefined;
-  readonly logFile: string;
-
+export class ReadmeCdc extends BackgroundCdc {
   constructor(configDir: string, name: string) {
-    this.child = spawn(process.execPath, [path.join(PROJECT_ROOT, 'dist', 'jobs', 'cli.js'), '--config', configDir, 'cdc', '--source', name], {
-      cwd: PROJECT_ROOT, stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    this.logFile = path.join(mkdtempSync(path.join(tmpdir(), 'lakeloader-awkward-cdc-')), 'cdc.log');
-    const log = createWriteStream(this.logFile);
-    const keep = (d: Buffer) => {
-      log.write(d);
-      this.output = (this.output + d.toString()).slice(-200_000);
-    };
-    this.child.stdout?.on('data', keep);
-    this.child.stderr?.on('data', keep);
-    this.exited = new Promise((resolve) => this.child.once('exit', (code) => {
-      log.end();
-      resolve((this.exitCode = code));
-    }));
-  }
-
-  get running(): boolean {
-    return this.exitCode === undefined;
-  }
-
-  /** Whether the consumer has committed a micro-batch (its log says so). */
-  get committed(): boolean {
-    return this.output.includes('micro-batch committed');
-  }
-
-  tail(lines = 15): string {
-    return `${lastLines(this.output, lines)}\n(whole log: ${this.logFile})`;
-  }
-
-  kill(): Promise<number | null> {
-    if (this.running) this.child.kill('SIGKILL');
-    return this.exited;
+    super(configDir, name, ['--config', configDir, 'cdc', '--source', name]);
   }
 }
 

@@ -102,8 +102,9 @@ export class BackgroundCdc {
   /** Everything the consumer wrote, kept for a failing test's reader. */
   readonly logFile: string;
 
-  constructor(configDir: string, source: string) {
-    this.child = spawn(process.execPath, [path.join(PROJECT_ROOT, 'dist', 'jobs', 'cli.js'), ...cdcArgs(configDir, source, [])], {
+  /** `args`: the CLI arguments (default: `cdc --source <source>` with metrics off). */
+  constructor(configDir: string, source: string, args: string[] = cdcArgs(configDir, source, [])) {
+    this.child = spawn(process.execPath, [path.join(PROJECT_ROOT, 'dist', 'jobs', 'cli.js'), ...args], {
       cwd: PROJECT_ROOT, stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.logFile = path.join(mkdtempSync(path.join(tmpdir(), 'lakeloader-test-cdc-')), 'cdc.log');
@@ -114,11 +115,19 @@ export class BackgroundCdc {
     };
     this.child.stdout?.on('data', keep);
     this.child.stderr?.on('data', keep);
-    this.exited = new Promise((resolve) => this.child.once('exit', (code) => resolve((this.exitCode = code))));
+    this.exited = new Promise((resolve) => this.child.once('exit', (code) => {
+      log.end();
+      resolve((this.exitCode = code));
+    }));
   }
 
   get running(): boolean {
     return this.exitCode === undefined;
+  }
+
+  /** Whether the consumer has committed a micro-batch (its log says so). */
+  get committed(): boolean {
+    return this.output.includes('micro-batch committed');
   }
 
   /** The last lines the consumer wrote, for failure messages. */
@@ -132,7 +141,7 @@ export class BackgroundCdc {
   }
 
   kill(): Promise<number | null> {
-    this.child.kill('SIGKILL');
+    if (this.running) this.child.kill('SIGKILL');
     return this.exited;
   }
 
