@@ -8,6 +8,7 @@ import { registerBulkLoad } from './bulk-load.js';
 import { registerCdc } from './cdc.js';
 import { registerConfigCheck } from './config-check.js';
 import { registerConnector } from './connector.js';
+import { registerMaintain } from './maintain.js';
 import { registerSql } from './sql.js';
 import { registerStatus } from './status.js';
 import { registerValidate } from './validate.js';
@@ -27,6 +28,7 @@ registerCdc(program);
 registerConnector(program);
 registerValidate(program);
 registerStatus(program);
+registerMaintain(program);
 
 try {
   await program.parseAsync(process.argv);

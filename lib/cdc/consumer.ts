@@ -36,6 +36,10 @@ import { runBulkLoad } from '../bulk/bulk-load.js';
 import { SourceColumns } from './source-columns.js';
 import { formatOffsets, icebergTableOf, tableStateFromStatus, type TableState } from './table-state.js';
 import { debeziumTopic, sourceTopicPattern, TopicRouter } from './topics.js';
+import { TableMaintainer } from '../maintenance/maintainer.js';
+import { MaintenanceMetrics } from '../maintenance/metrics.js';
+import { MaintenanceScheduler } from '../maintenance/scheduler.js';
+import { SparkEngine } from '../maintenance/spark-engine.js';
 
 export interface CdcOptions {
   source: string;
@@ -165,6 +169,7 @@ export class CdcConsumer {
       source: this.source, metrics: this.metrics, status: this.status, generatedColumns: (table) => this.generated.columnsOf(table),
     });
     await this.loadTables(rest);
+    this.maintenance = this.maintenanceScheduler(rest);
     await this.metrics.listen(this.options.metricsPort ?? this.source.cdc.metrics_port);
 
     const kafka = kafkaClient(cluster);
@@ -200,8 +205,25 @@ export class CdcConsumer {
       await this.sourceColumns.close();
       await this.generated.close();
       await this.partitionWatcher.close();
+      await this.maintenance?.close();
       await this.metrics.close();
     }
+  }
+
+  private maintenance: MaintenanceScheduler | undefined;
+
+  /** Automatic table maintenance between micro-batches (sources.yaml maintenance.enabled, on by default). */
+  private maintenanceScheduler(rest: RestCatalogClient): MaintenanceScheduler | undefined {
+    const policy = this.source.maintenance;
+    if (!policy.enabled) {
+      this.log.info('automatic table maintenance is off (maintenance.enabled: false): schedule `lakeloader maintain`');
+      return undefined;
+    }
+    const sourceNames = new Map([...this.tables].map(([name, t]) => [t.icebergTable, name]));
+    const log = this.log.child({ component: 'maintenance' });
+    const metrics = new MaintenanceMetrics(this.metrics.registry);
+    const maintainer = new TableMaintainer({ rest, lakehouse: this.lakehouse, namespace: this.namespace, policy, log, metrics, sourceNames });
+    return new MaintenanceScheduler(maintainer, policy, () => new SparkEngine(this.config.lakehouse, policy.spark), log, metrics);
   }
 
   private async loadTables(rest: RestCatalogClient): Promise<void> {
@@ -354,6 +376,11 @@ export class CdcConsumer {
       this.flushing = this.flushing.then(() => this.checkPartitions()).catch((err) => {
         this.log.warn(`partition check failed, trying again later: ${errorMessage(err)}`);
       });
+    }
+    const maintenance = this.failure ? undefined : this.maintenance?.poll();
+    if (maintenance) {
+      // between micro-batches, like a reload: the consumer holds still while the engine rewrites
+      this.flushing = this.flushing.then(maintenance);
     }
     const interval = (this.options.triggerInterval ?? this.source.cdc.trigger_interval) * 1000;
     if (this.buffer.length > 0 && Date.now() - this.lastMessageAt >= Math.min(interval, 500)) void this.flushNow();

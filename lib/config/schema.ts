@@ -1,4 +1,5 @@
 /** The shape of the three config files, validated with zod. Values may arrive as strings after `${VAR}` substitution, hence coercion. */
+import ms from 'ms';
 import { z } from 'zod';
 
 const port = z.coerce.number().int().min(1).max(65535);
@@ -15,6 +16,53 @@ const tlsSchema = z.union([
     reject_unauthorized: bool.default(true),
   }).strict(),
 ]);
+
+/** A duration as `ms` writes it (`90s`, `30m`, `1h`, `3d`), kept as milliseconds. */
+const duration = z.union([z.number().nonnegative(), z.string()]).transform((value, ctx) => {
+  const millis = typeof value === 'number' ? value * 1000 : ms(value as ms.StringValue);
+  if (typeof millis !== 'number' || !Number.isFinite(millis) || millis < 0) {
+    ctx.addIssue({ code: 'custom', message: `must be a duration such as 30s, 15m, 1h or 3d (a number means seconds), not ${JSON.stringify(value)}` });
+    return z.NEVER;
+  }
+  return millis;
+});
+
+/**
+ * Iceberg table maintenance of a source's tables (bronze and state tables). The CDC consumer runs it by
+ * itself between micro-batches when a table crosses a threshold; `lakeloader maintain` runs it once.
+ */
+export const maintenanceSchema = z.object({
+  /** false: the consumer never maintains tables (leave it to `lakeloader maintain` on a schedule). */
+  enabled: bool.default(true),
+  /** How often the consumer looks at its tables' health. */
+  check_interval: duration.prefault('5m'),
+  /** Rewrite a table's data files once it has this many live delete files (DuckDB reads every one at each scan). */
+  max_delete_files: positiveInt.default(32),
+  /** ... or once this many data files were added since its last rewrite (each micro-batch adds one). */
+  max_new_data_files: positiveInt.default(32),
+  /** Size the rewrite bin-packs data files toward. */
+  target_file_size_mb: positiveInt.default(128),
+  /** Snapshot retention: a snapshot is expired once it is older than retain_for and not among the newest retain_last. */
+  retain_last: positiveInt.default(20),
+  retain_for: duration.prefault('1h'),
+  /** Orphan files (written by commits that never landed) are removed once older than this, at most every orphan_interval. */
+  orphan_min_age: duration.prefault('3d'),
+  orphan_interval: duration.prefault('1d'),
+  /** metadata.json versions the catalog keeps per table (write.metadata.previous-versions-max). */
+  metadata_versions: positiveInt.default(20),
+  /** The engine doing the rewriting and expiry: Spark's Iceberg procedures. */
+  spark: z.object({
+    /** Any Spark master: local[N] runs in a child process of lakeloader, spark://… or k8s://… on a cluster. */
+    master: z.string().default('local[2]'),
+    driver_memory: z.string().regex(/^\d+[kmgt]?$/i, 'must be a JVM memory size such as 2g').default('2g'),
+    /** The Python with pyspark (`make up` installs one); relative paths resolve from lakeloader's directory. */
+    python: z.string().default('.stack/spark-venv/bin/python'),
+    /** Directory holding iceberg-spark-runtime and iceberg-aws-bundle jars. */
+    jars: z.string().default('.stack/spark/jars'),
+    /** Extra Spark configuration (spark.* keys). */
+    conf: z.record(z.string().regex(/^spark\./, 'must be a spark.* key'), z.string()).default({}),
+  }).strict().prefault({}),
+}).strict();
 
 const valuePolicy = z.enum(['fail', 'clamp', 'null', 'text'], { error: 'must be one of fail, clamp, null, text' });
 
@@ -79,6 +127,7 @@ const sourceCommon = {
     /** Port of /metrics, /health and /ready (0 = off). */
     metrics_port: z.coerce.number().int().min(0).max(65535).default(9464),
   }).strict().default({ batch_size: 10_000, max_batch_mib: 128, trigger_interval: 5, max_dead_letter_ratio: 0.01, metrics_port: 9464 }),
+  maintenance: maintenanceSchema.prefault({}),
   /** Where schema changes are announced (besides the log and _schema_changes). */
   notifications: z.object({
     /** Generic webhooks: POST of a JSON document per change. */
@@ -194,3 +243,4 @@ export type PostgresSourceConfig = z.infer<typeof postgresSourceSchema>;
 export type OracleSourceConfig = z.infer<typeof oracleSourceSchema>;
 export type KafkaClusterConfig = z.infer<typeof kafkaClusterSchema>;
 export type LakehouseConfig = z.infer<typeof lakehouseFileSchema>;
+export type MaintenanceConfig = z.infer<typeof maintenanceSchema>;

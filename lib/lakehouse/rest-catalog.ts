@@ -1,6 +1,7 @@
 /**
- * Direct Iceberg REST catalog calls for what DuckDB's SQL cannot express. Today: identifier fields
- * (the primary key in Iceberg's schema, which engines use for upserts and equality deletes).
+ * Direct Iceberg REST catalog calls for what DuckDB's SQL cannot express: identifier fields (the
+ * primary key in Iceberg's schema, which engines use for upserts and equality deletes), table
+ * locations and properties, and the snapshot history maintenance decides on.
  */
 import type { LakehouseConfig } from '../config/schema.js';
 import { JobError } from '../errors.js';
@@ -10,6 +11,26 @@ interface IcebergSchema { 'schema-id': number; type: 'struct'; fields: IcebergFi
 interface TableMetadata { 'current-schema-id': number; schemas: IcebergSchema[] }
 
 export interface IcebergColumn { name: string; type: string; required: boolean }
+
+/** What maintenance needs of a snapshot (ids are 64-bit: kept as text). */
+export interface SnapshotInfo {
+  id: string;
+  timestampMs: number;
+  operation: string;
+  summary: Record<string, string>;
+}
+
+/** A table's metadata as maintenance sees it: snapshots oldest first, the current one last. */
+export interface TableMetadataInfo {
+  location: string;
+  metadataLocation: string;
+  formatVersion: number;
+  currentSnapshotId: string | null;
+  snapshots: SnapshotInfo[];
+  /** metadata.json files the catalog still lists as previous versions. */
+  previousMetadataFiles: number;
+  properties: Record<string, string>;
+}
 
 export class RestCatalogClient {
   private prefix: string | undefined;
@@ -56,9 +77,13 @@ export class RestCatalogClient {
     return text;
   }
 
-  private tablePath(namespace: string, table: string): string {
+  private namespacePath(namespace: string): string {
     // nested namespace levels are joined by the unit separator (0x1F) in REST paths
-    return `namespaces/${encodeURIComponent(namespace.split('.').join('\x1f'))}/tables/${encodeURIComponent(table)}`;
+    return `namespaces/${encodeURIComponent(namespace.split('.').join('\x1f'))}`;
+  }
+
+  private tablePath(namespace: string, table: string): string {
+    return `${this.namespacePath(namespace)}/tables/${encodeURIComponent(table)}`;
   }
 
   private async metadata(namespace: string, table: string): Promise<TableMetadata> {
@@ -87,6 +112,52 @@ export class RestCatalogClient {
   /** Moves a table's location; for a table without data files yet (its files would stay where they are). */
   async setLocation(namespace: string, table: string, location: string): Promise<void> {
     await this.call('POST', this.tablePath(namespace, table), { requirements: [], updates: [{ action: 'set-location', location }] });
+  }
+
+  /** Table names of a namespace. */
+  async listTables(namespace: string): Promise<string[]> {
+    const names: string[] = [];
+    let token: string | undefined;
+    do {
+      const page = await this.call<{ identifiers: { name: string }[]; 'next-page-token'?: string | null }>(
+        'GET', `${this.namespacePath(namespace)}/tables${token ? `?pageToken=${encodeURIComponent(token)}` : ''}`);
+      names.push(...page.identifiers.map((i) => i.name));
+      token = page['next-page-token'] ?? undefined;
+    } while (token);
+    return names.sort();
+  }
+
+  /** Snapshots, properties and locations of a table. */
+  async tableMetadata(namespace: string, table: string): Promise<TableMetadataInfo> {
+    // snapshot ids are 64-bit: quote them before JSON.parse turns them into lossy numbers
+    const raw = (await this.callRaw('GET', this.tablePath(namespace, table)))
+      .replace(/"(snapshot-id|current-snapshot-id|parent-snapshot-id)"\s*:\s*(-?\d+)/g, '"$1":"$2"');
+    const doc = JSON.parse(raw) as {
+      'metadata-location': string;
+      metadata: {
+        location: string; 'format-version': number; 'current-snapshot-id'?: string | null; properties?: Record<string, string>;
+        snapshots?: { 'snapshot-id': string; 'timestamp-ms': number; summary?: Record<string, string> }[];
+        'metadata-log'?: unknown[];
+      };
+    };
+    const m = doc.metadata;
+    const current = m['current-snapshot-id'];
+    return {
+      location: m.location,
+      metadataLocation: doc['metadata-location'],
+      formatVersion: m['format-version'],
+      currentSnapshotId: current === undefined || current === null || current === '-1' ? null : current,
+      snapshots: (m.snapshots ?? [])
+        .map((s) => ({ id: s['snapshot-id'], timestampMs: s['timestamp-ms'], operation: s.summary?.operation ?? 'unknown', summary: s.summary ?? {} }))
+        .sort((a, b) => a.timestampMs - b.timestampMs),
+      previousMetadataFiles: m['metadata-log']?.length ?? 0,
+      properties: m.properties ?? {},
+    };
+  }
+
+  /** Sets table properties (no requirement: properties never conflict with a concurrent data commit). */
+  async setProperties(namespace: string, table: string, updates: Record<string, string>): Promise<void> {
+    await this.call('POST', this.tablePath(namespace, table), { requirements: [], updates: [{ action: 'set-properties', updates }] });
   }
 
   /** Declares the key columns as the table's identifier fields (they must be required columns). */

@@ -1,0 +1,98 @@
+/** What maintenance decides from a table's metadata, and the config that drives it. */
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { maintenanceSchema } from '../../lib/config/schema.js';
+import type { SnapshotInfo, TableMetadataInfo } from '../../lib/lakehouse/rest-catalog.js';
+import { filesDeleted } from '../../lib/maintenance/maintainer.js';
+import { MAINTENANCE_PROPERTIES, metadataTrimProperties, needsEngine, planTable, tableHealth } from '../../lib/maintenance/policy.js';
+
+const policy = maintenanceSchema.parse({});
+const NOW = Date.UTC(2026, 11, 2, 12);
+const HOUR = 3_600_000;
+
+/** A table with `snapshots` commits, one a minute up to `newestAgoMs` before NOW, the last one's totals given. */
+function metadata(snapshots: number, totals: { data: number; deletes: number }, props: Record<string, string> = {}, newestAgoMs = 0): TableMetadataInfo {
+  const list: SnapshotInfo[] = Array.from({ length: snapshots }, (_, i) => ({
+    id: String(1000 + i), timestampMs: NOW - newestAgoMs - (snapshots - 1 - i) * 60_000, operation: 'append',
+    summary: i === snapshots - 1 ? { 'total-data-files': String(totals.data), 'total-delete-files': String(totals.deletes), 'total-records': '100' } : {},
+  }));
+  return {
+    location: 'file:///w/t', metadataLocation: 'file:///w/t/metadata/5.metadata.json', formatVersion: 2,
+    currentSnapshotId: list.at(-1)?.id ?? null, snapshots: list, previousMetadataFiles: snapshots, properties: props,
+  };
+}
+
+const trimmed = metadataTrimProperties(policy);
+
+describe('maintenance policy', () => {
+  test('defaults: on, thresholds and retention as documented', () => {
+    assert.equal(policy.enabled, true);
+    assert.equal(policy.check_interval, 5 * 60_000);
+    assert.equal(policy.max_delete_files, 32);
+    assert.equal(policy.retain_last, 20);
+    assert.equal(policy.retain_for, HOUR);
+    assert.equal(policy.orphan_min_age, 3 * 24 * HOUR);
+    assert.equal(policy.spark.master, 'local[2]');
+  });
+
+  test('durations: ms notation or seconds; anything else names the key', () => {
+    assert.equal(maintenanceSchema.parse({ retain_for: '90s' }).retain_for, 90_000);
+    assert.equal(maintenanceSchema.parse({ retain_for: 7200 }).retain_for, 7_200_000);
+    const bad = maintenanceSchema.safeParse({ orphan_min_age: 'soon' });
+    assert.equal(bad.success, false);
+    assert.deepEqual(bad.error!.issues[0]!.path, ['orphan_min_age']);
+    assert.match(bad.error!.issues[0]!.message, /duration such as 30s/);
+  });
+
+  test('a quiet table needs nothing (after its metadata trimming is set)', () => {
+    const plan = planTable(tableHealth('t', metadata(3, { data: 1, deletes: 0 }, trimmed), policy, NOW), policy, 'threshold', NOW);
+    assert.deepEqual([plan.rewrite, plan.expire, plan.removeOrphans, plan.trimMetadata], [false, false, false, false]);
+    assert.equal(needsEngine(plan), false);
+  });
+
+  test('delete files past the threshold: rewrite, and the orphan scan rides along', () => {
+    const plan = planTable(tableHealth('t', metadata(40, { data: 5, deletes: 32 }, trimmed), policy, NOW), policy, 'threshold', NOW);
+    assert.equal(plan.rewrite, true);
+    assert.equal(plan.removeOrphans, true);
+    assert.match(plan.reasons.join('; '), /32 delete files \(threshold 32\) over 5 data files/);
+  });
+
+  test('new data files are counted from the last rewrite, which table properties remember', () => {
+    const props = { ...trimmed, [MAINTENANCE_PROPERTIES.dataFilesAfterRewrite]: '10' };
+    assert.equal(tableHealth('t', metadata(5, { data: 41, deletes: 0 }, props), policy, NOW).newDataFiles, 31);
+    assert.equal(planTable(tableHealth('t', metadata(5, { data: 41, deletes: 0 }, props), policy, 'threshold', NOW), policy, 'threshold', NOW).rewrite, false);
+    assert.equal(planTable(tableHealth('t', metadata(5, { data: 42, deletes: 0 }, props), policy, NOW), policy, 'threshold', NOW).rewrite, true);
+  });
+
+  test('snapshots expire only beyond both the newest N and the retention time', () => {
+    // 30 snapshots a minute apart, the newest 2 h ago: all older than 1 h, so all but the newest 20 go
+    assert.equal(tableHealth('t', metadata(30, { data: 1, deletes: 0 }, trimmed, 2 * HOUR), policy, NOW).expirableSnapshots, 10);
+    // the same, the newest now: none is older than an hour except those beyond 60 minutes (none)
+    assert.equal(tableHealth('t', metadata(30, { data: 1, deletes: 0 }, trimmed), policy, NOW).expirableSnapshots, 0);
+    // 100 snapshots, newest now: 100 - 61 of them are older than one hour (one a minute)
+    assert.equal(tableHealth('t', metadata(100, { data: 1, deletes: 0 }, trimmed), policy, NOW).expirableSnapshots, 39);
+  });
+
+  test('the orphan scan never starts the engine by itself in the consumer; `maintain` always does it', () => {
+    const health = tableHealth('t', metadata(3, { data: 1, deletes: 0 }, trimmed), policy, NOW);
+    assert.equal(health.lastOrphanScanMs, null);
+    assert.equal(planTable(health, policy, 'threshold', NOW).removeOrphans, false);
+    const full = planTable(health, policy, 'full', NOW);
+    assert.equal(full.removeOrphans, true);
+    assert.equal(full.rewrite, false, 'one data file and no deletes: nothing to rewrite even in full mode');
+  });
+
+  test('full mode rewrites any delete file; untrimmed metadata is planned', () => {
+    const plan = planTable(tableHealth('t', metadata(3, { data: 1, deletes: 1 }), policy, NOW), policy, 'full', NOW);
+    assert.equal(plan.rewrite, true);
+    assert.equal(plan.trimMetadata, true);
+    assert.match(plan.reasons.join('; '), /keep 20 metadata.json versions/);
+  });
+
+  test('files deleted: expiry counts and orphans', () => {
+    assert.equal(filesDeleted({
+      table: 't', durationsMs: {},
+      actions: { expire_snapshots: { deleted_data_files_count: 3, deleted_manifest_files_count: 2, deleted_manifest_lists_count: 4 }, remove_orphan_files: { orphan_files: 1 } },
+    }), 10);
+  });
+});
