@@ -4,7 +4,10 @@ import { Command, Option } from 'commander';
 import { runBulkLoad } from '../lib/bulk/bulk-load.js';
 import { commandContext } from '../lib/cli/context.js';
 import { positiveInteger, repeatable } from '../lib/cli/options.js';
-import { EXIT_JOB_FAILED } from '../lib/errors.js';
+import { getSource } from '../lib/config/load.js';
+import { EXIT_JOB_FAILED, errorMessage } from '../lib/errors.js';
+import { logger } from '../lib/log/logger.js';
+import { runMaintain } from '../lib/maintenance/run.js';
 
 export function registerBulkLoad(program: Command): void {
   program
@@ -30,5 +33,10 @@ export function registerBulkLoad(program: Command): void {
         outputConfigDir: config.dir,
       });
       if (report.results.some((r) => r.status === 'failed')) process.exitCode = EXIT_JOB_FAILED;
+      if (!opts.dryRun && getSource(config, opts.source).maintenance.enabled) {
+        // what the load left past a threshold (and the metadata trimming of new tables); never fails the load
+        await runMaintain(config, { source: opts.source, tableFilters: [], dryRun: false, mode: 'threshold', trigger: 'bulk-load' })
+          .catch((err) => logger.warn(`maintenance after the load failed (run lakeloader maintain): ${errorMessage(err)}`));
+      }
     });
 }

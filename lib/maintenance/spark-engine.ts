@@ -4,17 +4,18 @@
  * first, while the consumer goes on; only the procedures themselves run with the consumer paused.
  * Credentials travel on the child's stdin, never in its arguments or logs.
  */
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import readline from 'node:readline';
+import type { Readable, Writable } from 'node:stream';
 import type { LakehouseConfig, MaintenanceConfig } from '../config/schema.js';
 import { JobError } from '../errors.js';
 import { logger } from '../log/logger.js';
 import { PROJECT_ROOT } from '../paths.js';
 import type { EngineTableRequest, EngineTableResult, MaintenanceEngine } from './engine.js';
 
-const DRIVER = path.join(PROJECT_ROOT, 'lib', 'maintenance', 'spark', 'maintain.py');
+const DRIVER = path.join(PROJECT_ROOT, 'lib', 'maintenance', 'spark', 'driver.py');
 const JARS = ['iceberg-spark-runtime-3.5_2.12-1.10.1.jar', 'iceberg-aws-bundle-1.10.1.jar'];
 /** A JVM, a Spark session and the catalog connection: well under this on 2 cores. */
 const START_TIMEOUT_MS = 180_000;
@@ -44,7 +45,8 @@ export function sparkDriverSettings(lakehouse: LakehouseConfig, spark: Maintenan
 
 export class SparkEngine implements MaintenanceEngine {
   readonly name = 'spark';
-  private child: ChildProcessWithoutNullStreams | undefined;
+  private child: ChildProcess | undefined;
+  private stdin: Writable | undefined;
   private ready: Promise<void> | undefined;
   private nextId = 1;
   private readonly waiting = new Map<number, { results: EngineTableResult[]; resolve: (r: EngineTableResult[]) => void; reject: (e: Error) => void }>();
@@ -65,10 +67,14 @@ export class SparkEngine implements MaintenanceEngine {
     if (missing.length > 0) {
       return Promise.reject(new JobError(`the Spark maintenance engine is not installed: missing ${missing.join(', ')} (run 'make up', or scripts/stack/stack.sh install spark; sources.yaml maintenance.spark.python / .jars)`));
     }
-    const child = spawn(python, [DRIVER], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, PYSPARK_PYTHON: python } });
+    // replies come on fd 3: Spark and its JVM own stdout and stderr
+    const child = spawn(python, [DRIVER], { stdio: ['pipe', 'pipe', 'pipe', 'pipe'], env: { ...process.env, PYSPARK_PYTHON: python } });
     this.child = child;
+    this.stdin = child.stdin!;
+    this.stdin.on('error', (err) => this.log.debug(`driver stdin: ${err.message}`)); // it exited: 'exit' reports why
     const stderr: string[] = [];
-    readline.createInterface({ input: child.stderr }).on('line', (line) => {
+    readline.createInterface({ input: child.stdout! }).on('line', (line) => this.log.debug(line));
+    readline.createInterface({ input: child.stderr! }).on('line', (line) => {
       stderr.push(line);
       if (stderr.length > 40) stderr.shift();
       this.log.debug(line);
@@ -84,14 +90,8 @@ export class SparkEngine implements MaintenanceEngine {
       };
       child.on('error', (err) => fail(new JobError(`cannot start the Spark driver ${python}: ${err.message}`)));
       child.on('exit', (code, signal) => fail(new JobError(`the Spark driver exited (${signal ?? `code ${code}`}): ${stderr.slice(-8).join(' | ')}`)));
-      readline.createInterface({ input: child.stdout }).on('line', (line) => {
-        let reply: Reply;
-        try {
-          reply = JSON.parse(line) as Reply;
-        } catch {
-          this.log.debug(line); // Spark or py4j printing to stdout
-          return;
-        }
+      readline.createInterface({ input: child.stdio[3] as Readable }).on('line', (line) => {
+        const reply = JSON.parse(line) as Reply;
         if (reply.event === 'ready') {
           clearTimeout(timer);
           this.log.info(`Spark ${reply.spark_version} ready in ${(reply.startup_ms / 1000).toFixed(1)}s (${this.spark.master})`);
@@ -107,7 +107,7 @@ export class SparkEngine implements MaintenanceEngine {
           w?.resolve(w.results);
         }
       });
-      child.stdin.write(`${JSON.stringify(settings)}\n`);
+      this.stdin!.write(`${JSON.stringify(settings)}\n`);
     });
   }
 
@@ -123,7 +123,7 @@ export class SparkEngine implements MaintenanceEngine {
     }));
     return new Promise((resolve, reject) => {
       this.waiting.set(id, { results: [], resolve, reject });
-      this.child!.stdin.write(`${JSON.stringify({ id, tables: wire })}\n`);
+      this.stdin!.write(`${JSON.stringify({ id, tables: wire })}\n`);
     });
   }
 
@@ -132,7 +132,7 @@ export class SparkEngine implements MaintenanceEngine {
     this.child = undefined;
     if (!child || child.exitCode !== null) return;
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-    child.stdin.end(); // the driver stops its session and exits at end of input
+    this.stdin?.end(); // the driver stops its session and exits at end of input
     const killer = setTimeout(() => child.kill('SIGKILL'), 30_000);
     await exited;
     clearTimeout(killer);

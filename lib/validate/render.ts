@@ -84,6 +84,13 @@ export function renderStatusReport(report: StatusReport, format: 'table' | 'json
     lines.push('schema changes: none since the load');
   }
   lines.push(`dead letters: ${report.dead_letters === null ? 'none (no _dead_letters table)' : report.dead_letters}`);
+  const m = report.maintenance;
+  if (!m) lines.push('maintenance: never ran (automatic in `lakeloader cdc` unless maintenance.enabled is false; or `lakeloader maintain`)');
+  else {
+    lines.push(`maintenance: ${m.enabled ? 'automatic' : 'external (maintenance.enabled: false)'}; ${m.tables_maintained} table(s) maintained, last at ${m.last_run_at ?? '?'}` +
+      `${m.failed.length ? `; ${m.failed.length} failed` : ''}`);
+    for (const f of m.failed) lines.push(`  FAILED ${f.table} at ${f.finished_at}: ${f.error.split('\n')[0]}`);
+  }
   lines.push(report.exit_code === 0 ? 'status: ok' : `status: ${report.problems.length} table(s) failed or blocked`);
   return `${lines.join('\n')}\n`;
 }

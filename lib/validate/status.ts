@@ -12,6 +12,7 @@ import { logger } from '../log/logger.js';
 import { connectPg } from '../source/postgres/connection.js';
 import { CDC_STATUS_TABLE, CdcStatusStore, type CdcStatusRow } from '../state/cdc-status.js';
 import { DEAD_LETTERS_TABLE } from '../state/dead-letters.js';
+import { MAINTENANCE_RUNS_TABLE, MaintenanceRunStore } from '../state/maintenance-runs.js';
 import { SCHEMA_CHANGES_TABLE } from '../state/schema-changes.js';
 import { listIcebergTables } from './iceberg.js';
 import { cdcGroupId, kafkaLag, topicFor, type KafkaLagReport } from './kafka-lag.js';
@@ -50,6 +51,15 @@ export interface StatusReport {
   schema_changes: { table_name: string; change_timestamp: string; change_type: string; column_name: string | null }[];
   /** Rows in _dead_letters; null when the table does not exist. */
   dead_letters: number | null;
+  /** The latest maintenance run of each table (`_maintenance_runs`); null when maintenance never ran. */
+  maintenance: {
+    enabled: boolean;
+    tables_maintained: number;
+    last_run_at: string | null;
+    /** Tables whose latest run failed. */
+    failed: { table: string; finished_at: string; error: string }[];
+    latest: { table: string; trigger: string; finished_at: string; actions: string; delete_files_after: number; snapshots_after: number }[];
+  } | null;
   exit_code: number;
 }
 
@@ -129,6 +139,18 @@ export async function runStatus(config: LakeloaderConfig, options: StatusOptions
     ? Number((await lakehouse.query(`SELECT count(*)::VARCHAR AS n FROM ${lakehouse.ref(namespace, DEAD_LETTERS_TABLE)}`))[0]?.n ?? 0)
     : null;
 
+  let maintenance: StatusReport['maintenance'] = null;
+  if (tables.has(MAINTENANCE_RUNS_TABLE)) {
+    const latest = await new MaintenanceRunStore(lakehouse, namespace).latest();
+    maintenance = {
+      enabled: source.maintenance.enabled,
+      tables_maintained: latest.length,
+      last_run_at: latest.map((r) => r.finished_at).sort().at(-1) ?? null,
+      failed: latest.filter((r) => r.error && !/rescheduled/.test(r.error)).map((r) => ({ table: r.table_name, finished_at: r.finished_at, error: r.error! })),
+      latest: latest.map((r) => ({ table: r.table_name, trigger: r.trigger, finished_at: r.finished_at, actions: r.actions, delete_files_after: r.delete_files_after, snapshots_after: r.snapshots_after })),
+    };
+  }
+
   return {
     source: options.source,
     namespace,
@@ -139,6 +161,7 @@ export async function runStatus(config: LakeloaderConfig, options: StatusOptions
     cdc,
     schema_changes: schemaChanges,
     dead_letters: deadLetters,
+    maintenance,
     exit_code: problems.length > 0 ? 1 : 0,
   };
 }

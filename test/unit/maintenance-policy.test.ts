@@ -14,7 +14,7 @@ const HOUR = 3_600_000;
 function metadata(snapshots: number, totals: { data: number; deletes: number }, props: Record<string, string> = {}, newestAgoMs = 0): TableMetadataInfo {
   const list: SnapshotInfo[] = Array.from({ length: snapshots }, (_, i) => ({
     id: String(1000 + i), timestampMs: NOW - newestAgoMs - (snapshots - 1 - i) * 60_000, operation: 'append',
-    summary: i === snapshots - 1 ? { 'total-data-files': String(totals.data), 'total-delete-files': String(totals.deletes), 'total-records': '100' } : {},
+    summary: i === snapshots - 1 ? ({ 'total-data-files': String(totals.data), 'total-delete-files': String(totals.deletes), 'total-records': '100' } as Record<string, string>) : {},
   }));
   return {
     location: 'file:///w/t', metadataLocation: 'file:///w/t/metadata/5.metadata.json', formatVersion: 2,
@@ -60,7 +60,7 @@ describe('maintenance policy', () => {
   test('new data files are counted from the last rewrite, which table properties remember', () => {
     const props = { ...trimmed, [MAINTENANCE_PROPERTIES.dataFilesAfterRewrite]: '10' };
     assert.equal(tableHealth('t', metadata(5, { data: 41, deletes: 0 }, props), policy, NOW).newDataFiles, 31);
-    assert.equal(planTable(tableHealth('t', metadata(5, { data: 41, deletes: 0 }, props), policy, 'threshold', NOW), policy, 'threshold', NOW).rewrite, false);
+    assert.equal(planTable(tableHealth('t', metadata(5, { data: 41, deletes: 0 }, props), policy, NOW), policy, 'threshold', NOW).rewrite, false);
     assert.equal(planTable(tableHealth('t', metadata(5, { data: 42, deletes: 0 }, props), policy, NOW), policy, 'threshold', NOW).rewrite, true);
   });
 

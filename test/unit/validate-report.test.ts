@@ -110,6 +110,7 @@ describe('rendering', () => {
       },
       schema_changes: [{ table_name: 'public.a', change_timestamp: '2026-01-02T00:00:00Z', change_type: 'column_added', column_name: 'email' }],
       dead_letters: 3,
+      maintenance: null,
       exit_code: 1,
     };
     const text = renderStatusReport(status, 'table');
@@ -119,7 +120,7 @@ describe('rendering', () => {
     assert.match(text, /slot lakeloader_app: streaming, confirmed 0\/1800 \(2\.0 KiB behind\)/);
     assert.match(text, /Kafka main, group lakeloader-cdc-app: lag 5 message\(s\) over 1 topic\(s\), 1 topic\(s\) not created yet\n {4}app\.public\.a: 5\n/);
     assert.match(text, /2026-01-02T00:00:00Z public\.a column_added email/);
-    assert.match(text, /dead letters: 3\nstatus: 1 table\(s\) failed or blocked\n$/);
+    assert.match(text, /dead letters: 3\nmaintenance: never ran [^\n]*\nstatus: 1 table\(s\) failed or blocked\n$/);
     assert.deepEqual(JSON.parse(renderStatusReport(status, 'json')), status);
     const unreachable = renderStatusReport({ ...status, cdc: { ...status.cdc, kafka: { ...status.cdc.kafka, reachable: false, error: 'no answer within 10s', topics: [], total_lag: null } as StatusReport['cdc']['kafka'] } }, 'table');
     assert.match(unreachable, /Kafka main: unreachable \(no answer within 10s\)/);
