@@ -3,7 +3,7 @@ SHELL := /bin/bash
 STACK := scripts/stack/stack.sh
 NODE_TEST := node --import tsx --test --test-reporter=spec
 
-.PHONY: all install build up down stack-status lint typecheck test test-unit test-integration demo bench-bulk bench-cdc clean
+.PHONY: all install build up down stack-status lint typecheck test test-unit test-integration demo bench-bulk bench-cdc bench-soak clean
 
 all: build
 
@@ -53,6 +53,11 @@ bench-bulk: build
 # at 2,000 changes/s, read time after 100 and 1,000 micro-batches. BENCH_* variables: bench/cdc/run.sh.
 bench-cdc: build
 	bench/cdc/run.sh
+
+# Soak: 3,000 small micro-batches on a 1M-row table with automatic maintenance on; apply and read times,
+# files and bytes every 100 batches (docs/benchmarks.md). BENCH_* variables: bench/soak/run.sh.
+bench-soak: build
+	bench/soak/run.sh
 
 clean:
 	rm -rf dist

@@ -39,8 +39,11 @@ export interface EngineTableResult {
 
 export interface MaintenanceEngine {
   readonly name: string;
-  /** Starts the engine (a JVM, a session) ahead of the work: the consumer holds still only for run(). */
-  start(): Promise<void>;
+  /**
+   * Starts the engine (a JVM, a session) and loads these tables ahead of the work, so that the
+   * consumer holds still only for the work itself.
+   */
+  start(warm?: { namespace: string; table: string }[]): Promise<void>;
   run(tables: EngineTableRequest[]): Promise<EngineTableResult[]>;
   close(): Promise<void>;
 }

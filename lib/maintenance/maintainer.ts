@@ -54,6 +54,10 @@ export class TableMaintainer {
     this.runs = ctx.lakehouse ? new MaintenanceRunStore(ctx.lakehouse, ctx.namespace) : undefined;
   }
 
+  get namespace(): string {
+    return this.ctx.namespace;
+  }
+
   /** Plans every table of the namespace (matching the filters, if any). */
   async plan(mode: MaintenanceMode, tableFilters: string[] = [], now = Date.now()): Promise<TablePlan[]> {
     const patterns = tableFilters.map(likeToRegExp);

@@ -103,6 +103,16 @@ export function planTable(health: TableHealth, policy: MaintenanceConfig, mode: 
   return { table: health.table, rewrite, expire, removeOrphans, trimMetadata, reasons, health };
 }
 
+/**
+ * A plan in two parts: the rewrite, which must not race CDC commits (they add deletes to the files it
+ * replaces), and the rest (expiry, orphans, metadata), which Iceberg commits safely beside them.
+ */
+export function splitPlan(plan: TablePlan): { exclusive: TablePlan | null; concurrent: TablePlan | null } {
+  const exclusive = plan.rewrite ? { ...plan, expire: false, removeOrphans: false, trimMetadata: false } : null;
+  const concurrent = plan.expire || plan.removeOrphans || plan.trimMetadata ? { ...plan, rewrite: false } : null;
+  return { exclusive, concurrent };
+}
+
 /** Whether a plan has engine work (metadata trimming alone is a catalog call). */
 export function needsEngine(plan: TablePlan): boolean {
   return plan.rewrite || plan.expire || plan.removeOrphans;

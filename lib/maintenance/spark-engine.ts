@@ -55,9 +55,10 @@ export class SparkEngine implements MaintenanceEngine {
 
   constructor(private readonly lakehouse: LakehouseConfig, private readonly spark: MaintenanceConfig['spark']) {}
 
-  start(): Promise<void> {
+  async start(warm: { namespace: string; table: string }[] = []): Promise<void> {
     this.ready ??= this.launch();
-    return this.ready;
+    await this.ready;
+    if (warm.length > 0) await this.request({ warm, tables: [] });
   }
 
   private launch(): Promise<void> {
@@ -113,17 +114,21 @@ export class SparkEngine implements MaintenanceEngine {
 
   async run(tables: EngineTableRequest[]): Promise<EngineTableResult[]> {
     await this.start();
-    if (this.failure) throw this.failure;
-    const id = this.nextId++;
     const wire = tables.map((t) => ({
       namespace: t.namespace, table: t.table,
       rewrite: t.rewrite ? { target_file_size_bytes: t.rewrite.targetFileSizeBytes } : null,
       expire: t.expire ? { older_than_ms: t.expire.olderThanMs, retain_last: t.expire.retainLast } : null,
       remove_orphans: t.removeOrphans ? { older_than_ms: t.removeOrphans.olderThanMs } : null,
     }));
+    return this.request({ tables: wire });
+  }
+
+  private request(body: Record<string, unknown>): Promise<EngineTableResult[]> {
+    if (this.failure) return Promise.reject(this.failure);
+    const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.waiting.set(id, { results: [], resolve, reject });
-      this.stdin!.write(`${JSON.stringify({ id, tables: wire })}\n`);
+      this.stdin!.write(`${JSON.stringify({ id, ...body })}\n`);
     });
   }
 

@@ -3,7 +3,7 @@
  * every statement's type is checked (by DuckDB's own parser) before anything runs.
  */
 import { StatementType, type DuckDBConnection } from '@duckdb/node-api';
-import { ConfigError } from '../errors.js';
+import { ConfigError, JobError } from '../errors.js';
 import type { Lakehouse } from '../lakehouse/session.js';
 import { quoteIdent, quoteString } from '../lakehouse/sql.js';
 import type { ResultSet } from './format.js';
@@ -38,7 +38,23 @@ export async function exposeNestedNamespaces(conn: DuckDBConnection, alias: stri
   }
 }
 
+/** DuckDB's words for a time travel to a snapshot that is gone, with what users need to know. */
+export function explainSqlError(err: unknown): unknown {
+  const message = err instanceof Error ? err.message : String(err);
+  const snapshot = /Could not find snapshot with id (\d+)/.exec(message);
+  if (!snapshot) return err;
+  return new JobError(`${message}: the snapshot never existed or was expired by table maintenance (a snapshot older than ` +
+    `maintenance.retain_for that is not among the newest maintenance.retain_last is expired); the snapshots a table keeps: ` +
+    `SELECT * FROM iceberg_snapshots('<table>'); maintenance runs: the namespace's _maintenance_runs table`, { cause: err });
+}
+
 export async function runSql(lakehouse: Lakehouse, sql: string, options: { allowWrites: boolean }): Promise<ResultSet> {
+  return runStatements(lakehouse, sql, options).catch((err: unknown) => {
+    throw explainSqlError(err);
+  });
+}
+
+async function runStatements(lakehouse: Lakehouse, sql: string, options: { allowWrites: boolean }): Promise<ResultSet> {
   const conn = await lakehouse.connect();
   try {
     await exposeNestedNamespaces(conn, lakehouse.alias);

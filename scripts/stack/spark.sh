@@ -1,9 +1,10 @@
 # Spark in local mode with Iceberg's Spark runtime: the engine that runs Iceberg table maintenance
 # (compaction that retires DuckDB's position-delete files, snapshot expiry, orphan removal, manifest
-# rewrite) through lib/maintenance/spark/maintain.py. Nothing runs in the background: each maintenance
-# run starts its own JVM (spark_start/spark_stop are no-ops).
+# rewrite) through lib/maintenance/spark/driver.py. Nothing runs in the background: each maintenance
+# cycle starts its own Spark driver (spark_start/spark_stop are no-ops).
 #   $STACK_DIR/spark-venv                      Python venv with pyspark (brings Spark's own jars)
-#   $CACHE_DIR/spark-jars-<iceberg version>    iceberg-spark-runtime + iceberg-aws-bundle (for S3)
+#   $CACHE_DIR/spark-jars-<iceberg version>    iceberg-spark-runtime + iceberg-aws-bundle (for S3), cached
+#   $STACK_DIR/spark/jars                      links to them, where lakeloader looks (maintenance.spark.jars)
 SPARK_VERSION=3.5.8
 SPARK_ICEBERG_VERSION=1.10.1
 SPARK_VENV="$STACK_DIR/spark-venv"
@@ -30,6 +31,8 @@ spark_install() {
     done
     touch "$SPARK_JARS/.complete"
   fi
+  mkdir -p "$STACK_DIR/spark/jars"
+  ln -sf "$SPARK_JARS/iceberg-spark-runtime-3.5_2.12-$SPARK_ICEBERG_VERSION.jar" "$SPARK_JARS/iceberg-aws-bundle-$SPARK_ICEBERG_VERSION.jar" "$STACK_DIR/spark/jars/"
 }
 
 spark_start() { :; }

@@ -7,7 +7,7 @@
 # Each component is scripts/stack/<name>.sh defining <name>_install, <name>_start, <name>_stop, <name>_status.
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
-ALL_COMPONENTS=(duckdb_ext pyenv postgres minio iceberg_rest kafka connect)
+ALL_COMPONENTS=(duckdb_ext pyenv spark postgres minio iceberg_rest kafka connect)
 action=${1:-status}; shift || true
 components=("$@"); [ ${#components[@]} -eq 0 ] && components=("${ALL_COMPONENTS[@]}")
 

@@ -30,9 +30,9 @@ export function rng(seed: number): () => number {
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /** The config of a test source named like its schema (and topic prefix), loaded into lltest.<name>. */
-export function cdcSourceConfig(name: string, cdc: Record<string, unknown> = {}): string {
+export function cdcSourceConfig(name: string, cdc: Record<string, unknown> = {}, settings: Record<string, unknown> = {}): string {
   return testConfigDir({
-    [name]: { schemas: [name], namespace: `lltest.${name}`, kafka: { cluster: 'local', topic_prefix: name }, cdc: { batch_size: 200, trigger_interval: 1, metrics_port: 0, ...cdc } },
+    [name]: { schemas: [name], namespace: `lltest.${name}`, kafka: { cluster: 'local', topic_prefix: name }, cdc: { batch_size: 200, trigger_interval: 1, metrics_port: 0, ...cdc }, ...settings },
   });
 }
 
@@ -44,10 +44,10 @@ export async function lakeloaderOk(configDir: string, name: string, ...args: str
 }
 
 /** A test source: the schema created by `ddl`, bulk-loaded, its connector applied. */
-export async function createCdcSource(db: pg.Client, name: string, ddl: string, cdc: Record<string, unknown> = {}): Promise<string> {
+export async function createCdcSource(db: pg.Client, name: string, ddl: string, cdc: Record<string, unknown> = {}, settings: Record<string, unknown> = {}): Promise<string> {
   await db.query(`CREATE SCHEMA ${name}`);
   await db.query(ddl);
-  const configDir = cdcSourceConfig(name, cdc);
+  const configDir = cdcSourceConfig(name, cdc, settings);
   await lakeloaderOk(configDir, name, 'bulk-load');
   await lakeloaderOk(configDir, name, 'connector', 'apply');
   return configDir;
@@ -232,13 +232,14 @@ export interface CdcTestSource {
   readonly configDir: string;
 }
 
-export function cdcTestSource(prefix: string, ddl: (schema: string) => string): CdcTestSource {
+/** `settings`: more of the source's sources.yaml entry (e.g. `maintenance`). */
+export function cdcTestSource(prefix: string, ddl: (schema: string) => string, settings: Record<string, unknown> = {}): CdcTestSource {
   const schema = uniqueName(prefix);
   let db: pg.Client | undefined;
   let configDir: string | undefined;
   before(async () => {
     db = await pgClient();
-    configDir = await createCdcSource(db, schema, ddl(schema));
+    configDir = await createCdcSource(db, schema, ddl(schema), {}, settings);
   });
   after(async () => {
     if (db && configDir) await removeCdcSource(db, configDir, schema);

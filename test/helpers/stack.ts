@@ -33,17 +33,24 @@ export interface PyIcebergTable {
   identifier_fields: string[];
   snapshot_id: string | null;
   rows: Record<string, unknown>[];
+  /** With `inventory`: snapshot ids (oldest first) and the live files of the current snapshot. */
+  inventory: { snapshots: string[]; data_files: string[]; delete_files: string[] } | null;
 }
 
 /** Reads a table through pyiceberg: an engine independent of DuckDB checks what we wrote. */
 export async function readWithPyIceberg(
   table: string,
-  options: { s3?: boolean; orderBy?: string; /** the namespace, when `table` is the bare table name (it may hold dots) */ namespace?: string } = {},
+  options: {
+    s3?: boolean; orderBy?: string; /** the namespace, when `table` is the bare table name (it may hold dots) */ namespace?: string;
+    /** time travel to this snapshot */ snapshotId?: string; inventory?: boolean;
+  } = {},
 ): Promise<PyIcebergTable> {
   const args = [path.join(PROJECT_ROOT, 'test', 'py', 'read_table.py'), '--uri', options.s3 ? stack.restS3Uri : stack.restUri, '--table', table];
   if (options.namespace) args.push('--namespace', options.namespace);
   if (options.s3) args.push('--s3-endpoint', stack.s3.endpoint, '--s3-key', stack.s3.accessKeyId, '--s3-secret', stack.s3.secretAccessKey);
   if (options.orderBy) args.push('--order-by', options.orderBy);
+  if (options.snapshotId) args.push('--snapshot-id', options.snapshotId);
+  if (options.inventory) args.push('--inventory');
   const { stdout } = await run(stack.python, args, { maxBuffer: 512 * 1024 * 1024 });
   return JSON.parse(stdout) as PyIcebergTable;
 }

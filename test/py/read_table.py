@@ -51,6 +51,8 @@ def main():
     p.add_argument("--s3-key")
     p.add_argument("--s3-secret")
     p.add_argument("--order-by")
+    p.add_argument("--snapshot-id", type=int, help="time travel: read this snapshot instead of the current one")
+    p.add_argument("--inventory", action="store_true", help="also list snapshots and live data/delete files")
     args = p.parse_args()
     props = {"type": "rest", "uri": args.uri}
     if args.s3_endpoint:
@@ -60,13 +62,24 @@ def main():
     catalog = load_catalog("rest", **props)
     identifier = (*args.namespace.split("."), args.table) if args.namespace else tuple(args.table.split("."))
     table = catalog.load_table(identifier)
-    arrow = table.scan().to_arrow()
+    if args.snapshot_id is not None and table.snapshot_by_id(args.snapshot_id) is None:
+        raise SystemExit(f"snapshot {args.snapshot_id} does not exist in {'.'.join(identifier)} (expired?)")
+    arrow = table.scan(snapshot_id=args.snapshot_id).to_arrow()
     rows = arrow.to_pylist()
     if args.order_by:
         rows.sort(key=lambda r: (r[args.order_by] is None, r[args.order_by]))
     schema = [{"name": f.name, "type": str(f.field_type), "required": f.required} for f in table.schema().fields]
     snapshot = table.current_snapshot()
+    inventory = None
+    if args.inventory:
+        files = table.inspect.files().to_pylist()
+        inventory = {
+            "snapshots": [str(s.snapshot_id) for s in table.snapshots()],
+            "data_files": [f["file_path"] for f in files if f["content"] == 0],
+            "delete_files": [f["file_path"] for f in files if f["content"] != 0],
+        }
     print(json.dumps({
+        "inventory": inventory,
         "schema": schema,
         "identifier_fields": sorted(table.schema().identifier_field_names()),
         "snapshot_id": str(snapshot.snapshot_id) if snapshot else None,

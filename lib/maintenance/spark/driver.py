@@ -11,7 +11,7 @@ stderr; stderr carries the logs).
      "spark": {"master", "driver_memory", "conf": {...}, "jars": [...]}}
   fd 3: {"event": "ready", "spark_version", "startup_ms"}   (or {"event": "fatal", "error"})
   stdin, then: one request per line
-    {"id": 1, "tables": [{"namespace", "table",
+    {"id": 1, "warm": [{"namespace", "table"}]?, "tables": [{"namespace", "table",
                           "rewrite": null | {"target_file_size_bytes"},
                           "expire": null | {"older_than_ms", "retain_last"},
                           "remove_orphans": null | {"older_than_ms"}}]}
@@ -131,17 +131,6 @@ def counts(row) -> dict:
     return {k: v for k, v in row.asDict().items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
 
 
-def inspect(spark, tref: str) -> dict:
-    out = {"data_files": 0, "data_bytes": 0, "delete_files": 0, "delete_bytes": 0}
-    for r in spark.sql(f"SELECT content, count(*) AS n, coalesce(sum(file_size_in_bytes), 0) AS b FROM {tref}.files GROUP BY content").collect():
-        kind = "data" if r["content"] == 0 else "delete"
-        out[f"{kind}_files"] += r["n"]
-        out[f"{kind}_bytes"] += r["b"]
-    out["snapshots"] = spark.sql(f"SELECT count(*) AS n FROM {tref}.snapshots").collect()[0]["n"]
-    out["manifests"] = spark.sql(f"SELECT count(*) AS n FROM {tref}.manifests").collect()[0]["n"]
-    return out
-
-
 def maintain(spark, req: dict, on_s3: bool) -> dict:
     parts = req["namespace"].split(".") + [req["table"]]
     tref = f"{CATALOG}." + ".".join(q(p) for p in parts)
@@ -158,7 +147,6 @@ def maintain(spark, req: dict, on_s3: bool) -> dict:
             log(f"{req['table']}: {name} failed: {errors[-1][:300]}")
         result["durations_ms"][name] = ms_since(t)
 
-    step("inspect_before", lambda: inspect(spark, tref))
     rw = req.get("rewrite")
     if rw:
         opts = {"target-file-size-bytes": rw["target_file_size_bytes"], "delete-file-threshold": 1, "min-input-files": 2,
@@ -183,14 +171,15 @@ def maintain(spark, req: dict, on_s3: bool) -> dict:
         listing = ", prefix_listing => true" if on_s3 else ""
         step("remove_orphan_files", lambda: {"orphan_files": len(spark.sql(
             f"CALL {CATALOG}.system.remove_orphan_files(table => {arg}, older_than => {ts_literal(int(orphans['older_than_ms']))}{listing})").collect())})
-    step("inspect_after", lambda: inspect(spark, tref))
     if errors:
         result["error"] = "; ".join(e.splitlines()[0] for e in errors)
     return result
 
 
 def error_text(e: BaseException) -> str:
-    lines = [line for line in str(e).strip().splitlines() if line.strip() and not line.strip().startswith("at ")]
+    """The Java exception's own message (py4j wraps it in "An error occurred while calling oNN.sql." and a stack)."""
+    lines = [line.strip().lstrip(": ").strip() for line in str(e).strip().splitlines()]
+    lines = [line for line in lines if line and not line.startswith("at ") and not line.startswith("An error occurred while calling")]
     return "\n".join(lines[:4])[:1500] or type(e).__name__
 
 
@@ -210,7 +199,15 @@ def main() -> int:
             if not line.strip():
                 continue
             request = json.loads(line)
-            for table in request["tables"]:
+            if request.get("warm"):
+                # the first procedure on a fresh JVM pays for class loading and the catalog: pay it before the consumer pauses
+                for table in request["warm"]:
+                    parts = table["namespace"].split(".") + [table["table"]]
+                    try:
+                        spark.sql(f"SELECT count(*) FROM {CATALOG}." + ".".join(q(p) for p in parts) + ".files").collect()
+                    except Exception as e:
+                        log(f"warm-up of {table['table']}: {error_text(e)}")
+            for table in request.get("tables", []):
                 try:
                     result = maintain(spark, table, on_s3)
                 except Exception as e:
