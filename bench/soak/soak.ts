@@ -54,7 +54,8 @@ const quantile = (xs: number[], q: number) => {
 
 const rest = new RestCatalogClient(loadConfig(configDir).lakehouse);
 /** Files, delete files, metadata bytes and bytes on disk of one table. */
-async function tableFiles(table: string): Promise<Record<string, number>> {
+interface TableFiles { data_files: number; delete_files: number; snapshots: number; metadata_json_bytes: number; table_bytes: number }
+async function tableFiles(table: string): Promise<TableFiles> {
   const meta = await rest.tableMetadata(namespace, table);
   const current = meta.snapshots.find((s) => s.id === meta.currentSnapshotId);
   const dir = fileURLToPath(meta.location.replace(/^file:(?!\/\/)/, 'file://'));
@@ -67,7 +68,7 @@ async function tableFiles(table: string): Promise<Record<string, number>> {
 }
 
 /** Read times through a fresh process (a fresh DuckDB instance and catalog attach), best of 3. */
-function readTimes(): Record<string, number> {
+function readTimes(): { count_s: number; point_s: number; cdc_status_s: number } {
   const out = execFileSync('node', ['--import', 'tsx', 'bench/cdc/helpers.ts', 'readtime', '--config', configDir, '--namespace', namespace, '--runs', '3'], { encoding: 'utf8' });
   const r = JSON.parse(out) as Record<string, { best: number }>;
   return { count_s: r.items_count!.best, point_s: r.items_point!.best, cdc_status_s: r.cdc_status!.best };

@@ -24,6 +24,7 @@ export interface EngineTableRequest {
   namespace: string;
   table: string;
   rewrite?: RewriteRequest;
+  rewriteManifests?: boolean;
   expire?: ExpireRequest;
   removeOrphans?: OrphanRequest;
 }

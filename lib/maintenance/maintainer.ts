@@ -86,6 +86,7 @@ export class TableMaintainer {
       namespace: this.ctx.namespace,
       table: plan.table,
       ...(plan.rewrite ? { rewrite: { targetFileSizeBytes: p.target_file_size_mb * 1024 * 1024 } } : {}),
+      ...(plan.rewriteManifests ? { rewriteManifests: true } : {}),
       ...(plan.expire ? { expire: { olderThanMs: now - p.retain_for, retainLast: p.retain_last } } : {}),
       ...(plan.removeOrphans ? { removeOrphans: { olderThanMs: now - p.orphan_min_age } } : {}),
     }));
@@ -167,7 +168,7 @@ export class TableMaintainer {
 }
 
 export function actionNames(plan: TablePlan): string[] {
-  return [plan.rewrite && 'rewrite', plan.expire && 'expire', plan.removeOrphans && 'orphans', plan.trimMetadata && 'trim_metadata']
+  return [plan.rewrite && 'rewrite', plan.rewriteManifests && 'manifests', plan.expire && 'expire', plan.removeOrphans && 'orphans', plan.trimMetadata && 'trim_metadata']
     .filter((a): a is string => typeof a === 'string');
 }
 

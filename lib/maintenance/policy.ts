@@ -70,6 +70,8 @@ export type MaintenanceMode = 'threshold' | 'full';
 export interface TablePlan {
   table: string;
   rewrite: boolean;
+  /** Rewrite the manifests (DuckDB adds one per commit and reads them all): after a rewrite. */
+  rewriteManifests: boolean;
   expire: boolean;
   removeOrphans: boolean;
   /** Set the metadata-trimming properties (they take effect at the table's next commit). */
@@ -100,22 +102,22 @@ export function planTable(health: TableHealth, policy: MaintenanceConfig, mode: 
   if (removeOrphans) reasons.push(health.lastOrphanScanMs === null ? 'never scanned for orphan files' : `last orphan scan ${formatDuration(now - health.lastOrphanScanMs)} ago`);
   const trimMetadata = !health.metadataTrimmed;
   if (trimMetadata) reasons.push(`keep ${policy.metadata_versions} metadata.json versions (${health.previousMetadataFiles} kept now)`);
-  return { table: health.table, rewrite, expire, removeOrphans, trimMetadata, reasons, health };
+  return { table: health.table, rewrite, rewriteManifests: rewrite, expire, removeOrphans, trimMetadata, reasons, health };
 }
 
 /**
- * A plan in two parts: the rewrite, which must not race CDC commits (they add deletes to the files it
+ * A plan in two parts: the data-file rewrite, which must not race CDC commits (they add deletes to the files it
  * replaces), and the rest (expiry, orphans, metadata), which Iceberg commits safely beside them.
  */
 export function splitPlan(plan: TablePlan): { exclusive: TablePlan | null; concurrent: TablePlan | null } {
-  const exclusive = plan.rewrite ? { ...plan, expire: false, removeOrphans: false, trimMetadata: false } : null;
-  const concurrent = plan.expire || plan.removeOrphans || plan.trimMetadata ? { ...plan, rewrite: false } : null;
+  const exclusive = plan.rewrite ? { ...plan, rewriteManifests: false, expire: false, removeOrphans: false, trimMetadata: false } : null;
+  const concurrent = plan.rewriteManifests || plan.expire || plan.removeOrphans || plan.trimMetadata ? { ...plan, rewrite: false } : null;
   return { exclusive, concurrent };
 }
 
 /** Whether a plan has engine work (metadata trimming alone is a catalog call). */
 export function needsEngine(plan: TablePlan): boolean {
-  return plan.rewrite || plan.expire || plan.removeOrphans;
+  return plan.rewrite || plan.rewriteManifests || plan.expire || plan.removeOrphans;
 }
 
 export function formatDuration(millis: number): string {

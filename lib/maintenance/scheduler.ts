@@ -31,7 +31,7 @@ export class MaintenanceScheduler {
   private cycleStarted = 0;
 
   constructor(
-    private readonly maintainer: TableMaintainer,
+    private readonly maintainer: Pick<TableMaintainer, 'plan' | 'execute' | 'namespace'>,
     private readonly policy: MaintenanceConfig,
     private readonly newEngine: () => MaintenanceEngine,
     private readonly log: Logger,
@@ -106,9 +106,9 @@ export class MaintenanceScheduler {
 
   private async finishCycle(): Promise<void> {
     try {
-      // planned again: the rewrites changed the tables (and their before-counts) since
-      const planned = new Set(this.concurrent.map((p) => p.table));
-      const fresh = (await this.maintainer.plan('threshold')).filter((p) => planned.has(p.table)).flatMap((p) => splitPlan(p).concurrent ?? []);
+      // the same work with fresh before-counts: the rewrites changed the tables since
+      const health = new Map((await this.maintainer.plan('threshold')).map((p) => [p.table, p.health]));
+      const fresh = this.concurrent.map((p) => ({ ...p, health: health.get(p.table) ?? p.health }));
       if (fresh.length > 0) await this.maintainer.execute(fresh, this.engine!, 'auto');
       this.log.info(`maintenance: ${new Set([...this.concurrent.map((p) => p.table)]).size} tables in ${((Date.now() - this.cycleStarted) / 1000).toFixed(1)}s`);
     } catch (err) {

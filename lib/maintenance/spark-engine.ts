@@ -117,6 +117,7 @@ export class SparkEngine implements MaintenanceEngine {
     const wire = tables.map((t) => ({
       namespace: t.namespace, table: t.table,
       rewrite: t.rewrite ? { target_file_size_bytes: t.rewrite.targetFileSizeBytes } : null,
+      rewrite_manifests: Boolean(t.rewriteManifests),
       expire: t.expire ? { older_than_ms: t.expire.olderThanMs, retain_last: t.expire.retainLast } : null,
       remove_orphans: t.removeOrphans ? { older_than_ms: t.removeOrphans.olderThanMs } : null,
     }));

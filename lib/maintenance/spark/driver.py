@@ -12,7 +12,7 @@ stderr; stderr carries the logs).
   fd 3: {"event": "ready", "spark_version", "startup_ms"}   (or {"event": "fatal", "error"})
   stdin, then: one request per line
     {"id": 1, "warm": [{"namespace", "table"}]?, "tables": [{"namespace", "table",
-                          "rewrite": null | {"target_file_size_bytes"},
+                          "rewrite": null | {"target_file_size_bytes"}, "rewrite_manifests": bool,
                           "expire": null | {"older_than_ms", "retain_last"},
                           "remove_orphans": null | {"older_than_ms"}}]}
   fd 3: {"event": "result", "id", "result": {"table", "actions": {name: {count: n}}, "durations_ms", "error"?}}
@@ -27,6 +27,7 @@ rewrite_position_delete_files then retires whatever delete file is still left.
 """
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import sys
@@ -53,8 +54,9 @@ def ms_since(t: float) -> int:
 
 
 def log4j_config() -> str:
-    """Spark and Iceberg at WARN, on stderr."""
+    """Spark and Iceberg at WARN, on stderr (the file goes when the driver exits)."""
     path = os.path.join(os.environ.get("TMPDIR", "/tmp"), f"lakeloader-spark-log4j2-{os.getpid()}.properties")
+    atexit.register(lambda: os.path.exists(path) and os.remove(path))
     with open(path, "w") as f:
         f.write("\n".join([
             "rootLogger.level = warn", "rootLogger.appenderRef.stderr.ref = console",
@@ -75,7 +77,9 @@ def build_session(settings: dict):
     b = (SparkSession.builder.appName("lakeloader-maintenance")
          .master(spark_cfg.get("master") or "local[2]")
          .config("spark.driver.memory", spark_cfg.get("driver_memory") or "2g")
-         .config("spark.driver.extraJavaOptions", f"-Dlog4j2.configurationFile=file:{log4j}")
+         # C1 only: maintenance is short work on a fresh JVM, where C2's compilation costs more than it saves
+         .config("spark.driver.extraJavaOptions", f"-Dlog4j2.configurationFile=file:{log4j} -XX:TieredStopAtLevel=1")
+         .config("spark.default.parallelism", "2")
          .config("spark.jars", ",".join(spark_cfg["jars"]))
          .config("spark.ui.enabled", "false")
          .config("spark.ui.showConsoleProgress", "false")
@@ -160,7 +164,8 @@ def maintain(spark, req: dict, on_s3: bool) -> dict:
             return counts(spark.sql(f"CALL {CATALOG}.system.rewrite_position_delete_files(table => {arg}, options => map('rewrite-all', 'true'))").collect()[0])
         if not errors:
             step("rewrite_position_delete_files", leftover_deletes)
-            step("rewrite_manifests", lambda: counts(spark.sql(f"CALL {CATALOG}.system.rewrite_manifests(table => {arg})").collect()[0]))
+    if req.get("rewrite_manifests") and not errors:
+        step("rewrite_manifests", lambda: counts(spark.sql(f"CALL {CATALOG}.system.rewrite_manifests(table => {arg})").collect()[0]))
     ex = req.get("expire")
     if ex:
         step("expire_snapshots", lambda: counts(spark.sql(
