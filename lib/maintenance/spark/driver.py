@@ -21,9 +21,10 @@ stderr; stderr carries the logs).
 
 Why these procedures and options (measured on DuckDB-written tables: docs/architecture.md):
 DuckDB writes v2 position-delete files, one per touched data file per commit, and reads every live
-one at each scan. rewrite_data_files picks files with deletes only with delete-file-threshold, and
-leaves the delete files of the files it rewrote live unless remove-dangling-deletes is on;
-rewrite_position_delete_files then retires whatever delete file is still left.
+one at each scan; their bounds are unusable, so Iceberg counts each against every data file.
+rewrite_data_files picks files with deletes only with delete-file-threshold (and then picks them all);
+remove-dangling-deletes removed nothing in our tests; rewrite_position_delete_files (rewrite-all)
+turns the deletes into one scoped file per data file and drops those of files that are gone.
 """
 from __future__ import annotations
 
@@ -153,17 +154,31 @@ def maintain(spark, req: dict, on_s3: bool) -> dict:
 
     rw = req.get("rewrite")
     if rw:
-        opts = {"target-file-size-bytes": rw["target_file_size_bytes"], "delete-file-threshold": 1, "min-input-files": 2,
-                "remove-dangling-deletes": "true"}
-        step("rewrite_data_files", lambda: counts(spark.sql(f"CALL {CATALOG}.system.rewrite_data_files(table => {arg}, options => {options_map(opts)})").collect()[0]))
+        target = int(rw["target_file_size_bytes"])
+        # DuckDB's delete files carry no usable bounds: Iceberg counts each against every data file. Where
+        # every data file is small, rewriting them all is cheap and leaves no delete file. Where some are
+        # large, first rewrite the deletes into one scoped file per data file, so that only the files that
+        # really have deletes (30%+ rows deleted) or are small get rewritten; a large file with few
+        # deletes keeps one merged delete file.
+        large = spark.sql(f"SELECT count(*) AS n FROM {tref}.data_files WHERE file_size_in_bytes >= {int(target * 0.75)}").collect()[0]["n"]
+        result["actions"]["plan"] = {"large_data_files": large}
+        if large == 0:
+            opts = {"target-file-size-bytes": target, "delete-file-threshold": 1, "min-input-files": 2}
+        else:
+            step("rewrite_position_delete_files", lambda: counts(spark.sql(
+                f"CALL {CATALOG}.system.rewrite_position_delete_files(table => {arg}, options => map('rewrite-all', 'true'))").collect()[0]))
+            opts = {"target-file-size-bytes": target, "min-input-files": 2}
+        if not errors:
+            step("rewrite_data_files", lambda: counts(spark.sql(f"CALL {CATALOG}.system.rewrite_data_files(table => {arg}, options => {options_map(opts)})").collect()[0]))
 
         def leftover_deletes():
-            left = spark.sql(f"SELECT count(*) AS n FROM {tref}.delete_files").collect()[0]["n"]
-            if left == 0:
-                return {"delete_files_left": 0}
+            # delete files whose data files are gone (a rewrite does not always drop them)
+            dangling = spark.sql(f"SELECT count(*) AS n FROM {tref}.delete_files").collect()[0]["n"]
+            if dangling == 0 or large > 0 and dangling <= large:
+                return {"delete_files_left": dangling}
             return counts(spark.sql(f"CALL {CATALOG}.system.rewrite_position_delete_files(table => {arg}, options => map('rewrite-all', 'true'))").collect()[0])
         if not errors:
-            step("rewrite_position_delete_files", leftover_deletes)
+            step("remove_dangling_deletes", leftover_deletes)
     if req.get("rewrite_manifests") and not errors:
         step("rewrite_manifests", lambda: counts(spark.sql(f"CALL {CATALOG}.system.rewrite_manifests(table => {arg})").collect()[0]))
     ex = req.get("expire")
