@@ -46,7 +46,9 @@ export const maintenanceSchema = z.object({
   retain_last: positiveInt.default(20),
   retain_for: duration.prefault('1h'),
   /** Orphan files (written by commits that never landed) are removed once older than this, at most every orphan_interval. */
-  orphan_min_age: duration.prefault('3d'),
+  orphan_min_age: duration.prefault('3d').refine((ms) => ms >= 86_400_000, {
+    message: 'must be at least 24h: a shorter window could delete the files of a commit still in flight (Spark\'s remove_orphan_files refuses it too)',
+  }),
   orphan_interval: duration.prefault('1d'),
   /** metadata.json versions the catalog keeps per table (write.metadata.previous-versions-max). */
   metadata_versions: positiveInt.default(20),

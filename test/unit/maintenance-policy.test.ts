@@ -42,6 +42,8 @@ describe('maintenance policy', () => {
     assert.equal(bad.success, false);
     assert.deepEqual(bad.error!.issues[0]!.path, ['orphan_min_age']);
     assert.match(bad.error!.issues[0]!.message, /duration such as 30s/);
+    const short = maintenanceSchema.safeParse({ orphan_min_age: '1h' });
+    assert.match(short.error!.issues[0]!.message, /at least 24h/);
   });
 
   test('a quiet table needs nothing (after its metadata trimming is set)', () => {
