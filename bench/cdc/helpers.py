@@ -5,14 +5,9 @@
                                                   phase from the same starting point without a new bulk load)
   stats     --uri URI --namespace NS --table T    what a reader of T must open: snapshots, manifests, data and
                                                   delete files, the metadata.json size
-  compact   --uri URI --namespace NS --table T    the maintenance DuckDB 1.5 cannot do: T's live rows rewritten into
-                                                  fresh data files, no delete files, one snapshot (rebuild and swap)
   purge     --uri URI --namespace NS              drop every table of NS with its files, then NS itself
 
-pyiceberg 0.12 has no rewrite_data_files, and its overwrite leaves the positional delete files referenced:
-`compact` rebuilds the table and swaps it in, which leaves what Spark's rewrite_data_files
-(delete-file-threshold) + rewrite_manifests + expire_snapshots would leave. Run it only while no consumer
-writes the table (the swap is not atomic, and a commit in between would be lost).
+Table maintenance is `lakeloader maintain` (Spark), not a helper.
 """
 import argparse
 import json
@@ -76,39 +71,6 @@ def stats(args):
     print(json.dumps(table_stats(table)))
 
 
-def compact(args):
-    """Rebuild-and-swap: the live rows into a new table (same schema with its identifier fields, spec,
-    sort order, properties) in one append, then the old table dropped and the new one renamed in its place.
-    pyiceberg 0.12's overwrite would keep every positional delete file (and their manifests) referenced,
-    and its expire_snapshots takes minutes for a thousand snapshots; readers would gain little."""
-    import shutil
-    cat = catalog(args.uri)
-    ns = namespace_tuple(args.namespace)
-    ident = ns + (args.table,)
-    tmp = ns + (args.table + "__compacted",)
-    table = cat.load_table(ident)
-    before = table_stats(table)
-    t0 = time.monotonic()
-    rows = table.scan().to_arrow()
-    read_s = time.monotonic() - t0
-    t1 = time.monotonic()
-    if cat.table_exists(tmp):
-        cat.purge_table(tmp)
-    new = cat.create_table(tmp, schema=table.schema(), partition_spec=table.spec(), sort_order=table.sort_order(),
-                           properties=table.properties)
-    new.append(rows)
-    old_location = urlparse(table.location())
-    cat.drop_table(ident)
-    cat.rename_table(tmp, ident)
-    swap_s = time.monotonic() - t1
-    # the old table's files are unreferenced now: remove them (local warehouse only)
-    if old_location.scheme == "file" and os.path.isdir(old_location.path) and old_location.path.rstrip("/").endswith("/" + args.table):
-        shutil.rmtree(old_location.path, ignore_errors=True)
-    table = cat.load_table(ident)
-    print(json.dumps({"table": args.table, "rows": rows.num_rows, "read_seconds": round(read_s, 2),
-                      "write_swap_seconds": round(swap_s, 2), "before": before, "after": table_stats(table)}))
-
-
 def purge(args):
     locations = [urlparse(location) for location in purge_namespace(catalog(args.uri), args.namespace)]
     # files no snapshot references any more (rolled-back runs, swapped tables) are not purged: remove the
@@ -123,16 +85,16 @@ def purge(args):
 
 def main():
     p = argparse.ArgumentParser()
-    p.add_argument("command", choices=["save", "rollback", "stats", "compact", "purge"])
+    p.add_argument("command", choices=["save", "rollback", "stats", "purge"])
     p.add_argument("--uri", required=True)
     p.add_argument("--namespace", required=True)
     p.add_argument("--table")
     p.add_argument("--out")
     p.add_argument("--saved")
     args = p.parse_args()
-    if args.command in ("stats", "compact") and not args.table:
+    if args.command == "stats" and not args.table:
         sys.exit("--table is required")
-    {"save": save, "rollback": rollback, "stats": stats, "compact": compact, "purge": purge}[args.command](args)
+    {"save": save, "rollback": rollback, "stats": stats, "purge": purge}[args.command](args)
 
 
 if __name__ == "__main__":

@@ -84,13 +84,10 @@ if (growth.length > 0) {
   }
   const truncated = existsSync(path.join(work, 'growth-truncated')) ? readFileSync(path.join(work, 'growth-truncated'), 'utf8').trim().split(' ') : null;
   if (truncated) p(`(growth stopped by BENCH_GROWTH_BUDGET=${env('BENCH_GROWTH_BUDGET')} s after ${truncated[0]} micro-batches of the ${truncated[1]} asked for)`);
-  const compactItems = read('compact-items.json');
-  const compactStatus = read('compact-status.json');
   const after = read('growth-after-compaction.json');
-  if (compactItems) {
-    p(`compaction (pyiceberg, rebuild + swap, consumer stopped): items ${fmt(compactItems.read_seconds)} s read + ${fmt(compactItems.write_swap_seconds)} s write/swap, _cdc_status ${fmt(compactStatus.read_seconds)} + ${fmt(compactStatus.write_swap_seconds)} s`);
-  }
-  if (after) p(`after compaction    ${after.batches} more micro-batches: batch seconds p50 ${fmt(after.batch_seconds_p50)} (before compaction: ${fmt(growth[growth.length - 2]?.growth?.batch_seconds_p50)}); Iceberg = PostgreSQL: ${read('verify-compacted.json')?.ok ? 'ok' : 'FAILED'}`);
+  const maintainTime = existsSync(path.join(work, 'maintain.time')) ? readFileSync(path.join(work, 'maintain.time'), 'utf8').trim().split(' ') : null;
+  if (maintainTime) p(`lakeloader maintain (Spark, every table of the namespace, consumer stopped): ${maintainTime[0]} s, lakeloader's peak RSS ${Math.round(Number(maintainTime[1]) / 1024)} MiB`);
+  if (after) p(`after maintenance   ${after.batches} more micro-batches: batch seconds p50 ${fmt(after.batch_seconds_p50)} (before maintenance: ${fmt(growth[growth.length - 2]?.growth?.batch_seconds_p50)}); Iceberg = PostgreSQL: ${read('verify-compacted.json')?.ok ? 'ok' : 'FAILED'}`);
 }
 const met = Object.values(targets).every((t) => t !== false);
 p();

@@ -15,7 +15,7 @@
 #      for max(seq): p50/p95 from PostgreSQL COMMIT to the first poll that sees it.
 #   6. read-time growth: reads of items and _cdc_status timed (fresh DuckDB connection; pyiceberg counts the
 #      files) before and after 100 and 1,000 small micro-batches (BENCH_GROWTH_EVENTS events each), then
-#      after a compaction + snapshot expiry done with pyiceberg (what DuckDB 1.5 cannot do).
+#      after `lakeloader maintain` (automatic maintenance is off in this benchmark, to measure the growth).
 #
 # Environment (all optional):
 #   BENCH_ROWS=1000000          rows of benchcdc.items (regenerated every run: the run changes it; ~7 s)
@@ -34,7 +34,7 @@
 #   BENCH_GROWTH_BUDGET=480     seconds the growth phase may take (0 = no limit): each micro-batch costs more
 #                               than the one before (see the results), and 1,000 of them take well over 30
 #                               minutes on 2 cores; the phase stops between chunks of 100 when the budget is spent
-#   BENCH_COMPACT=1             0: no compaction at the end of the growth phase
+#   BENCH_COMPACT=1             0: no `lakeloader maintain` at the end of the growth phase
 #   BENCH_KEEP=0                1: keep the Iceberg namespace, the work dir, the connector's topic and benchcdc.items
 #   BENCH_STRICT=0              1: exit 3 when a target is missed (>= 30,000 events/s, ratio <= 3, p95 <= 15 s)
 #   BENCH_CLI=dist/jobs/cli.js  the lakeloader CLI to measure (e.g. another checkout's build)
@@ -114,7 +114,8 @@ say "generating benchcdc.items ($BENCH_ROWS rows)"
 run_sql_file bench/cdc/items.sql rows="$BENCH_ROWS" marker="lakeloader bench-cdc items rows=$BENCH_ROWS"
 write_config "$SOURCE" benchcdc.items "$NAMESPACE" "parallel_workers: 1" "parallel_tables: 2" \
   "kafka: {cluster: local, topic_prefix: $PREFIX, schemas_enable: $BENCH_SCHEMAS}" \
-  "cdc: {batch_size: $BENCH_BATCH_SIZE, trigger_interval: $BENCH_TRIGGER, metrics_port: 0}"
+  "cdc: {batch_size: $BENCH_BATCH_SIZE, trigger_interval: $BENCH_TRIGGER, metrics_port: 0}" \
+  "maintenance: {enabled: false}"   # the growth phase measures the untended table; \`lakeloader maintain\` at its end
 say "bulk load into $NAMESPACE"
 lakeloader --log-format json bulk-load --source "$SOURCE" >"$WORK/load.txt" 2>"$WORK/load.log" || { tail -5 "$WORK/load.log" >&2; die "bulk load failed"; }
 "$PY" "$PYH" save --uri "$CATALOG_URI" --namespace "$NAMESPACE" --out "$WORK/loaded-snapshots.json" >/dev/null
@@ -240,11 +241,12 @@ if [ -n "$BENCH_GROWTH" ]; then
     fi
   done
   if [ "$BENCH_COMPACT" = 1 ]; then
-    say "compaction (pyiceberg: rebuild and swap) of items and _cdc_status"
-    "$PY" "$PYH" compact --uri "$CATALOG_URI" --namespace "$NAMESPACE" --table items >"$WORK/compact-items.json"
-    "$PY" "$PYH" compact --uri "$CATALOG_URI" --namespace "$NAMESPACE" --table _cdc_status >"$WORK/compact-status.json"
+    say "maintenance (lakeloader maintain: Spark's Iceberg procedures) of every table"
+    /usr/bin/time -f '%e %M' -o "$WORK/maintain.time" node "$BENCH_CLI" --config "$WORK/config" maintain --source "$SOURCE" >"$WORK/maintain.txt" 2>"$WORK/maintain.log" \
+      || { tail -5 "$WORK/maintain.log" >&2; die "lakeloader maintain failed"; }
+    say "maintain: $(cut -d' ' -f1 "$WORK/maintain.time")s, peak RSS of lakeloader $(( $(cut -d' ' -f2 "$WORK/maintain.time") / 1024 )) MiB"
     measure compacted
-    say "after compaction: 20 more micro-batches, then Iceberg = PostgreSQL"
+    say "after maintenance: 20 more micro-batches, then Iceberg = PostgreSQL"
     growth_batches 20 after-compaction
     helper verify --config "$WORK/config" --namespace "$NAMESPACE" >"$WORK/verify-compacted.json" || { cat "$WORK/verify-compacted.json" >&2; die "Iceberg differs from PostgreSQL after the compaction"; }
   fi
