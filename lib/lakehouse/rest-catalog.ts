@@ -30,6 +30,8 @@ export interface TableMetadataInfo {
   /** metadata.json files the catalog still lists as previous versions. */
   previousMetadataFiles: number;
   properties: Record<string, string>;
+  /** Columns of the current schema with their Iceberg types (nested types as JSON). */
+  columns: { name: string; type: string }[];
 }
 
 export class RestCatalogClient {
@@ -138,6 +140,8 @@ export class RestCatalogClient {
         location: string; 'format-version': number; 'current-snapshot-id'?: string | null; properties?: Record<string, string>;
         snapshots?: { 'snapshot-id': string; 'timestamp-ms': number; summary?: Record<string, string> }[];
         'metadata-log'?: unknown[];
+        'current-schema-id'?: number;
+        schemas?: IcebergSchema[];
       };
     };
     const m = doc.metadata;
@@ -152,6 +156,8 @@ export class RestCatalogClient {
         .sort((a, b) => a.timestampMs - b.timestampMs),
       previousMetadataFiles: m['metadata-log']?.length ?? 0,
       properties: m.properties ?? {},
+      columns: (m.schemas?.find((s) => s['schema-id'] === m['current-schema-id'])?.fields ?? [])
+        .map((f) => ({ name: f.name, type: typeof f.type === 'string' ? f.type : JSON.stringify(f.type) })),
     };
   }
 

@@ -32,6 +32,8 @@ export interface TableHealth {
   previousMetadataFiles: number;
   lastOrphanScanMs: number | null;
   metadataTrimmed: boolean;
+  /** Columns the engine cannot read, so it cannot rewrite the table's data files (Spark 3.5: Iceberg `time`). */
+  unreadableColumns: string[];
 }
 
 const count = (value: string | undefined) => (value === undefined ? 0 : Number(value) || 0);
@@ -58,6 +60,7 @@ export function tableHealth(table: string, meta: TableMetadataInfo, policy: Main
     previousMetadataFiles: meta.previousMetadataFiles,
     lastOrphanScanMs: lastOrphanScan === undefined ? null : count(lastOrphanScan),
     metadataTrimmed: Object.entries(trim).every(([k, v]) => meta.properties[k] === v),
+    unreadableColumns: meta.columns.filter((c) => /(^|")time("|$)/.test(c.type)).map((c) => c.name),
   };
 }
 
@@ -92,6 +95,11 @@ export function planTable(health: TableHealth, policy: MaintenanceConfig, mode: 
   if (health.newDataFiles >= (full ? 2 : policy.max_new_data_files)) {
     rewrite = true;
     reasons.push(`${health.newDataFiles} data files added since the last rewrite (${full ? 'more than one' : `threshold ${policy.max_new_data_files}`})`);
+  }
+  if (rewrite && health.unreadableColumns.length > 0) {
+    rewrite = false;
+    reasons.push(`its data files are not rewritten: Spark 3.5 cannot read Iceberg time columns (${health.unreadableColumns.join(', ')}); ` +
+      'map them to text (column_types: {<schema.table.column>: string}) and reload the table to have it compacted');
   }
   const expire = health.expirableSnapshots > 0;
   if (expire) reasons.push(`${health.expirableSnapshots} of ${health.snapshots} snapshots are older than the retention (newest ${policy.retain_last}, ${formatDuration(policy.retain_for)})`);

@@ -19,6 +19,7 @@ function metadata(snapshots: number, totals: { data: number; deletes: number }, 
   return {
     location: 'file:///w/t', metadataLocation: 'file:///w/t/metadata/5.metadata.json', formatVersion: 2,
     currentSnapshotId: list.at(-1)?.id ?? null, snapshots: list, previousMetadataFiles: snapshots, properties: props,
+    columns: [{ name: 'id', type: 'long' }],
   };
 }
 
@@ -89,6 +90,14 @@ describe('maintenance policy', () => {
     assert.equal(plan.rewrite, true);
     assert.equal(plan.trimMetadata, true);
     assert.match(plan.reasons.join('; '), /keep 20 metadata.json versions/);
+  });
+
+  test('a table with a time column is never handed to Spark for a rewrite (it cannot read the type); expiry still runs', () => {
+    const meta = { ...metadata(100, { data: 40, deletes: 40 }, trimmed), columns: [{ name: 'id', type: 'long' }, { name: 'opens', type: 'time' }] };
+    const plan = planTable(tableHealth('t', meta, policy, NOW), policy, 'threshold', NOW);
+    assert.equal(plan.rewrite, false);
+    assert.equal(plan.expire, true);
+    assert.match(plan.reasons.join('; '), /cannot read Iceberg time columns \(opens\)/);
   });
 
   test('files deleted: expiry counts and orphans', () => {

@@ -16,7 +16,7 @@ const NOW = Date.UTC(2026, 11, 2);
 /** A table with `deletes` delete files and 30 one-minute-old-and-older snapshots. */
 function plan(table: string, deletes: number): TablePlan {
   const snapshots = Array.from({ length: 30 }, (_, i) => ({ id: String(i), timestampMs: NOW - (30 - i) * 3_600_000, operation: 'append', summary: (i === 29 ? { 'total-data-files': '3', 'total-delete-files': String(deletes) } : {}) as Record<string, string> }));
-  const meta = { location: 'x', metadataLocation: 'x', formatVersion: 2, currentSnapshotId: '29', snapshots, previousMetadataFiles: 1,
+  const meta = { location: 'x', metadataLocation: 'x', formatVersion: 2, currentSnapshotId: '29', snapshots, previousMetadataFiles: 1, columns: [],
     properties: { 'write.metadata.delete-after-commit.enabled': 'true', 'write.metadata.previous-versions-max': '20' } };
   return planTable(tableHealth(table, meta, policy, NOW), policy, 'threshold', NOW);
 }
@@ -70,7 +70,7 @@ describe('maintenance scheduler', () => {
   });
 
   test('nothing due: no engine at all', async () => {
-    const quiet = planTable(tableHealth('q', { location: 'x', metadataLocation: 'x', formatVersion: 2, currentSnapshotId: null, snapshots: [], previousMetadataFiles: 0,
+    const quiet = planTable(tableHealth('q', { location: 'x', metadataLocation: 'x', formatVersion: 2, currentSnapshotId: null, snapshots: [], previousMetadataFiles: 0, columns: [],
       properties: { 'write.metadata.delete-after-commit.enabled': 'true', 'write.metadata.previous-versions-max': '20' } }, policy, NOW), policy, 'threshold', NOW);
     let engines = 0;
     const scheduler = new MaintenanceScheduler(new FakeMaintainer([quiet]), policy, () => { engines++; return new FakeEngine(); }, logger, new MaintenanceMetrics(new Registry()), NOW - 60_000);
