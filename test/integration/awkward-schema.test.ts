@@ -181,7 +181,7 @@ test('awkward schema: bulk load alone loads every table exactly and says what is
   });
 });
 
-test('awkward schema: README flow (bulk-load, connector apply, cdc) through a workload with DDL and SIGKILLs ends exact', { timeout: 420_000 }, async () => {
+test('awkward schema: README flow (bulk-load, connector apply, cdc) through a workload with DDL and SIGKILLs ends exact, and stays so through maintain', { timeout: 720_000 }, async () => {
   await withAwkwardSource('llawkcdc', 900, async ({ db, source, name, namespace, configDir }) => {
     const problems: string[] = [];
     const load = await lakeloader(configDir, name, ['bulk-load']);
@@ -239,5 +239,13 @@ test('awkward schema: README flow (bulk-load, connector apply, cdc) through a wo
     const contents = await contentProblems(db, source, lake, true);
     problems.push(...lake.problems, ...statusProblems(source, lake, true), ...contents, ...schemaChangeProblems(source, lake, true));
     failIfProblems(`README flow (${workload.transactions} transactions, ${kills} SIGKILLs)`, problems);
+
+    // table maintenance on every awkward table (Spark reads what DuckDB wrote): nothing may change
+    const maintain = await lakeloader(configDir, name, ['maintain'], 300_000);
+    const after = await readLake(source, namespace);
+    failIfProblems('lakeloader maintain', [
+      ...(maintain.code === 0 ? [] : [`maintain exited ${String(maintain.code)}:\n${lastLines(maintain.stdout + maintain.stderr)}`]),
+      ...after.problems, ...(await contentProblems(db, source, after, true)),
+    ]);
   });
 });
