@@ -35,7 +35,7 @@ export const maintenanceSchema = z.object({
   /** false: the consumer never maintains tables (leave it to `lakeloader maintain` on a schedule). */
   enabled: bool.default(true),
   /** How often the consumer looks at its tables' health. */
-  check_interval: duration.prefault('5m'),
+  check_interval: duration.prefault('1m'),
   /** Rewrite a table's data files once it has this many live delete files (DuckDB reads every one at each scan). */
   max_delete_files: positiveInt.default(32),
   /** ... or once this many data files were added since its last rewrite (each micro-batch adds one). */

@@ -28,7 +28,7 @@ const trimmed = metadataTrimProperties(policy);
 describe('maintenance policy', () => {
   test('defaults: on, thresholds and retention as documented', () => {
     assert.equal(policy.enabled, true);
-    assert.equal(policy.check_interval, 5 * 60_000);
+    assert.equal(policy.check_interval, 60_000);
     assert.equal(policy.max_delete_files, 32);
     assert.equal(policy.retain_last, 20);
     assert.equal(policy.retain_for, HOUR);
