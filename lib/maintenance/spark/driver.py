@@ -36,6 +36,8 @@ import time
 from datetime import datetime, timezone
 
 CATALOG = "lake"
+# data files below this are compacted whenever a table is rewritten; larger ones only once 30 % of their rows are deleted
+SMALL_FILE_BYTES = 8 * 1024 * 1024
 T0 = time.monotonic()
 REPLY = os.fdopen(3, "w", buffering=1)
 
@@ -160,17 +162,20 @@ def maintain(spark, req: dict, on_s3: bool) -> dict:
         target = int(rw["target_file_size_bytes"])
         # DuckDB's delete files carry no usable bounds: Iceberg counts each against every data file. Where
         # every data file is small, rewriting them all is cheap and leaves no delete file. Where some are
-        # large, first rewrite the deletes into one scoped file per data file, so that only the files that
-        # really have deletes (30%+ rows deleted) or are small get rewritten; a large file with few
-        # deletes keeps one merged delete file.
+        # large, first rewrite the deletes into one scoped file per data file, so that only the small files
+        # and those with 30 %+ of their rows deleted get rewritten; a large file with few deletes keeps one
+        # merged delete file.
+        # "large": not worth rewriting again and again for a few deletes (a bulk-loaded file of 60 MB is
+        # below Spark's own small-file bound of 0.75 x target, and would otherwise be rewritten every cycle)
+        small_limit = min(int(target * 0.75), SMALL_FILE_BYTES)
         step("plan", lambda: {"large_data_files": spark.sql(
-            f"SELECT count(*) AS n FROM {tref}.data_files WHERE file_size_in_bytes >= {int(target * 0.75)}").collect()[0]["n"]})
+            f"SELECT count(*) AS n FROM {tref}.data_files WHERE file_size_in_bytes >= {small_limit}").collect()[0]["n"]})
         large = result["actions"].get("plan", {}).get("large_data_files", 0)
         opts = {"target-file-size-bytes": target, "delete-file-threshold": 1, "min-input-files": 2}
         if large > 0 and not errors:
             step("rewrite_position_delete_files", lambda: counts(spark.sql(
                 f"CALL {CATALOG}.system.rewrite_position_delete_files(table => {arg}, options => map('rewrite-all', 'true'))").collect()[0]))
-            opts = {"target-file-size-bytes": target, "min-input-files": 2}
+            opts = {"target-file-size-bytes": target, "min-input-files": 2, "min-file-size-bytes": small_limit}
         if not errors:
             step("rewrite_data_files", lambda: counts(spark.sql(f"CALL {CATALOG}.system.rewrite_data_files(table => {arg}, options => {options_map(opts)})").collect()[0]))
 
