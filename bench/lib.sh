@@ -72,6 +72,18 @@ drop_slot_and_publication() {
   psqlq -c "DROP PUBLICATION IF EXISTS $slot" >/dev/null 2>&1 || true
 }
 
+# drop_replication SOURCE CONNECTOR: the benchmark's Debezium connector, then (once its task let the slot go)
+# the slot and publication. Never fails.
+drop_replication() {
+  local slot="lakeloader_$1"
+  curl -s -o /dev/null -X DELETE "$CONNECT_URL/connectors/$2" || true
+  for _ in $(seq 1 30); do   # the slot stays active until the connector's task has stopped
+    [ "$(psqlq -Atc "SELECT count(*) FROM pg_replication_slots WHERE slot_name = '$slot' AND active")" = 0 ] && break
+    sleep 1
+  done
+  drop_slot_and_publication "$1"
+}
+
 # --- bench.trips: the table of bench/bulk and bench/validate (bench/bulk/trips.sql), generated once ----------
 
 trips_marker() { echo "lakeloader bench trips v1 rows=$1"; }

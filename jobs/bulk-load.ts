@@ -35,7 +35,7 @@ export function registerBulkLoad(program: Command): void {
       if (report.results.some((r) => r.status === 'failed')) process.exitCode = EXIT_JOB_FAILED;
       if (!opts.dryRun && getSource(config, opts.source).maintenance.enabled) {
         // what the load left past a threshold (and the metadata trimming of new tables); never fails the load
-        await runMaintain(config, { source: opts.source, tableFilters: [], dryRun: false, mode: 'threshold', trigger: 'bulk-load' })
+        await runMaintain(config, { source: opts.source, tableFilters: [], dryRun: false, mode: 'threshold', trigger: 'bulk-load', whileConsumerRuns: 'skip' })
           .catch((err) => logger.warn(`maintenance after the load failed (run lakeloader maintain): ${errorMessage(err)}`));
       }
     });

@@ -16,7 +16,7 @@ export function registerMaintain(program: Command): void {
     .addHelpText('after', '\nRetention, thresholds and the engine come from sources.yaml:sources.<name>.maintenance (see the README).')
     .action(async (opts: { source: string; tableFilter: string[]; dryRun?: boolean; format: 'table' | 'json' }, cmd: Command) => {
       const { config } = commandContext(cmd);
-      const report = await runMaintain(config, { source: opts.source, tableFilters: opts.tableFilter, dryRun: Boolean(opts.dryRun), mode: 'full', trigger: 'manual' });
+      const report = await runMaintain(config, { source: opts.source, tableFilters: opts.tableFilter, dryRun: Boolean(opts.dryRun), mode: 'full', trigger: 'manual', whileConsumerRuns: 'refuse' });
       process.stdout.write(renderMaintainReport(report, opts.format));
       process.exitCode = report.exit_code;
     });

@@ -64,7 +64,6 @@ LOG_TAG=bench-cdc
 : "${BENCH_COMPARE_CLI:=}"
 SOURCE=bench_cdc
 NAMESPACE=bench.cdc
-SLOT="lakeloader_$SOURCE"
 CONNECTOR="lakeloader-$SOURCE"
 GROUP="lakeloader-cdc-$SOURCE"
 TOPIC_PREFIX_BASE=benchcdc_
@@ -77,21 +76,12 @@ TARGET_P95=15
 
 helper() { node --import tsx "$ROOT/bench/cdc/helpers.ts" "$@"; }
 
-# Everything this benchmark leaves in the stack: its connector, slot and publication, topics and groups.
-drop_replication() {
-  curl -s -o /dev/null -X DELETE "$CONNECT_URL/connectors/$CONNECTOR" || true
-  for _ in $(seq 1 30); do   # the slot stays active until the connector's task has stopped
-    [ "$(psqlq -Atc "SELECT count(*) FROM pg_replication_slots WHERE slot_name = '$SLOT' AND active")" = 0 ] && break
-    sleep 1
-  done
-  drop_slot_and_publication "$SOURCE"
-}
-
 make_work_dir lakeloader-bench-cdc "$BENCH_KEEP"
 CDC_PID=
+# Everything this benchmark leaves in the stack: its connector, slot and publication, topics and groups.
 cleanup() {
   [ -n "$CDC_PID" ] && kill "$CDC_PID" 2>/dev/null || true
-  drop_replication
+  drop_replication "$SOURCE" "$CONNECTOR"
   if [ "$BENCH_KEEP" = 1 ]; then
     say "kept: work dir $WORK, namespace $NAMESPACE, topic $TOPIC"
   else
@@ -105,7 +95,7 @@ on_exit cleanup
 # 0. The stack (idempotent) and leftovers of an interrupted run.
 start_stack postgres iceberg_rest kafka connect
 require_built_cli "make bench-cdc"
-drop_replication
+drop_replication "$SOURCE" "$CONNECTOR"
 helper topics-delete --prefix "$TOPIC_PREFIX_BASE" >/dev/null
 "$PY" "$PYH" purge --uri "$CATALOG_URI" --namespace "$NAMESPACE"
 

@@ -12,7 +12,10 @@
 #
 # Targets: apply p50 of the last window <= 1.2x the first; reads <= 1.2x the freshly loaded table; files and
 # bytes flat after the first maintenance cycles.
-# Environment: BENCH_BATCHES=3000  BENCH_EVERY=100  BENCH_ROWS=1000000  BENCH_TRIGGER=0.3  BENCH_KEEP=0
+# The soak compresses time: at BENCH_TRIGGER=0.3 a micro-batch commits about every 0.5 s, ten times as often as
+# at the product's 5 s trigger, so the retention is compressed likewise (BENCH_RETAIN_FOR=5m keeps about as many
+# snapshots as retain_for: 1h does at 5 s); every other maintenance setting is the product's default.
+# Environment: BENCH_BATCHES=3000  BENCH_EVERY=100  BENCH_ROWS=1000000  BENCH_TRIGGER=0.3  BENCH_RETAIN_FOR=5m  BENCH_KEEP=0
 #              BENCH_CLI=dist/jobs/cli.js  BENCH_RESULT=<file> (the JSON lines)
 set -euo pipefail
 # shellcheck source=bench/lib.sh
@@ -23,31 +26,22 @@ LOG_TAG=bench-soak
 : "${BENCH_EVERY:=100}"
 : "${BENCH_ROWS:=1000000}"
 : "${BENCH_TRIGGER:=0.3}"
+: "${BENCH_RETAIN_FOR:=5m}"
 : "${BENCH_KEEP:=0}"
 : "${BENCH_CLI:=dist/jobs/cli.js}"
 : "${BENCH_RESULT:=}"
 SOURCE=bench_soak
 NAMESPACE=bench.soak
-SLOT="lakeloader_$SOURCE"
 CONNECTOR="lakeloader-$SOURCE"
 PREFIX="benchsoak_$(date +%s)"
 PYH="$ROOT/bench/cdc/helpers.py"
 helper() { node --import tsx "$ROOT/bench/cdc/helpers.ts" "$@"; }
 
-drop_replication() {
-  curl -s -o /dev/null -X DELETE "$CONNECT_URL/connectors/$CONNECTOR" || true
-  for _ in $(seq 1 30); do
-    [ "$(psqlq -Atc "SELECT count(*) FROM pg_replication_slots WHERE slot_name = '$SLOT' AND active")" = 0 ] && break
-    sleep 1
-  done
-  drop_slot_and_publication "$SOURCE"
-}
-
 make_work_dir lakeloader-bench-soak "$BENCH_KEEP"
 CDC_PID=
 cleanup() {
   [ -n "$CDC_PID" ] && kill "$CDC_PID" 2>/dev/null || true
-  drop_replication
+  drop_replication "$SOURCE" "$CONNECTOR"
   if [ "$BENCH_KEEP" = 1 ]; then say "kept: work dir $WORK, namespace $NAMESPACE"; else
     helper topics-delete --prefix benchsoak_ >/dev/null 2>&1 || true
     "$PY" "$PYH" purge --uri "$CATALOG_URI" --namespace "$NAMESPACE" >/dev/null 2>&1 || true
@@ -57,20 +51,21 @@ on_exit cleanup
 
 start_stack spark postgres iceberg_rest kafka connect
 require_built_cli "make bench-soak"
-drop_replication
+drop_replication "$SOURCE" "$CONNECTOR"
 "$PY" "$PYH" purge --uri "$CATALOG_URI" --namespace "$NAMESPACE"
 
 say "generating benchcdc.items ($BENCH_ROWS rows)"
 run_sql_file bench/cdc/items.sql rows="$BENCH_ROWS" marker="lakeloader bench-soak items rows=$BENCH_ROWS"
 write_config "$SOURCE" benchcdc.items "$NAMESPACE" "parallel_workers: 1" "parallel_tables: 2" \
   "kafka: {cluster: local, topic_prefix: $PREFIX, schemas_enable: false}" \
-  "cdc: {trigger_interval: $BENCH_TRIGGER, metrics_port: 0}"
+  "cdc: {trigger_interval: $BENCH_TRIGGER, metrics_port: 0}" \
+  "maintenance: {retain_for: $BENCH_RETAIN_FOR}"
 say "bulk load into $NAMESPACE"
 lakeloader --log-format json bulk-load --source "$SOURCE" >"$WORK/load.txt" 2>"$WORK/load.log" || { tail -5 "$WORK/load.log" >&2; die "bulk load failed"; }
 helper readtime --config "$WORK/config" --namespace "$NAMESPACE" --runs 3 >"$WORK/read-fresh.json"
 lakeloader connector apply --source "$SOURCE" >&2
 
-say "soak: $BENCH_BATCHES micro-batches, automatic maintenance with the default policy"
+say "soak: $BENCH_BATCHES micro-batches, automatic maintenance with the default policy (retain_for $BENCH_RETAIN_FOR)"
 t0=$(now)
 /usr/bin/time -f '%M' -o "$WORK/cdc.time" node "$BENCH_CLI" --config "$WORK/config" --log-format json cdc --source "$SOURCE" --metrics-port 0 \
   >"$WORK/cdc.txt" 2>"$WORK/cdc.log" &

@@ -723,6 +723,7 @@ export class CdcConsumer {
     }
     tally.flush();
     this.summary.batches++;
+    this.maintenance?.noteCommit();
     this.summary.applied += applied;
     this.summary.skipped += skipped;
     this.summary.deadLetters += result.deadLetters.length;

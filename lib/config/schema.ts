@@ -45,6 +45,11 @@ export const maintenanceSchema = z.object({
   /** Snapshot retention: a snapshot is expired once it is older than retain_for and not among the newest retain_last. */
   retain_last: positiveInt.default(20),
   retain_for: duration.prefault('1h'),
+  /**
+   * The consumer expires a table's snapshots once this many are past the retention (and whenever it rewrites
+   * the table anyway): expiry one snapshot at a time would start the engine at every check.
+   */
+  max_expirable_snapshots: positiveInt.default(50),
   /** Orphan files (written by commits that never landed) are removed once older than this, at most every orphan_interval. */
   orphan_min_age: duration.prefault('3d').refine((ms) => ms >= 86_400_000, {
     message: 'must be at least 24h: a shorter window could delete the files of a commit still in flight (Spark\'s remove_orphan_files refuses it too)',
@@ -57,6 +62,11 @@ export const maintenanceSchema = z.object({
     /** Any Spark master: local[N] runs in a child process of lakeloader, spark://… or k8s://… on a cluster. */
     master: z.string().default('local[2]'),
     driver_memory: z.string().regex(/^\d+[kmgt]?$/i, 'must be a JVM memory size such as 2g').default('2g'),
+    /**
+     * The consumer keeps the engine between cycles for this long (a busy source maintains every few minutes:
+     * a JVM start costs more than the work), then lets its memory go. 0: a new engine per cycle.
+     */
+    keep_alive: duration.prefault('5m'),
     /** The Python with pyspark (`make up` installs one); relative paths resolve from lakeloader's directory. */
     python: z.string().default('.stack/spark-venv/bin/python'),
     /** Directory holding iceberg-spark-runtime and iceberg-aws-bundle jars. */
@@ -229,6 +239,13 @@ export const lakehouseFileSchema = z.object({
     uri: z.url(),
     warehouse: z.string().default(''),
     auth: catalogAuthSchema.default({ type: 'none' }),
+    /**
+     * true only for a catalog that applies a multi-table commit atomically even when another writer commits
+     * to one of its tables meanwhile. Apache Iceberg's reference REST server does not (it drops that
+     * table's change and reports success), so by default `lakeloader maintain` refuses to commit beside a
+     * running CDC consumer, which maintains its own tables between micro-batches.
+     */
+    atomic_multi_table_commits: bool.default(false),
   }).strict(),
   storage: storageSchema.default({ type: 'local' }),
   duckdb: z.object({

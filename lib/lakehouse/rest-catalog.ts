@@ -100,15 +100,12 @@ export class RestCatalogClient {
   }
 
   async currentSnapshotId(namespace: string, table: string): Promise<string | null> {
-    // snapshot ids are 64-bit: read them from the text, JSON numbers would lose digits
-    const raw = await this.callRaw('GET', this.tablePath(namespace, table));
-    const id = /"current-snapshot-id"\s*:\s*(-?\d+)/.exec(raw)?.[1];
-    return id === undefined || id === '-1' ? null : id;
+    return (await this.tableMetadata(namespace, table)).currentSnapshotId;
   }
 
   /** Where the table's data and metadata files live (`location` of its metadata). */
   async tableLocation(namespace: string, table: string): Promise<string> {
-    return (await this.call<{ metadata: { location: string } }>('GET', this.tablePath(namespace, table))).metadata.location;
+    return (await this.tableMetadata(namespace, table)).location;
   }
 
   /** Moves a table's location; for a table without data files yet (its files would stay where they are). */

@@ -40,6 +40,8 @@ export interface EngineTableResult {
 
 export interface MaintenanceEngine {
   readonly name: string;
+  /** False once the engine failed or exited: a kept engine is then replaced by a new one. */
+  readonly alive: boolean;
   /**
    * Starts the engine (a JVM, a session) and loads these tables ahead of the work, so that the
    * consumer holds still only for the work itself.

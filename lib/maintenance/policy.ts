@@ -101,7 +101,8 @@ export function planTable(health: TableHealth, policy: MaintenanceConfig, mode: 
     reasons.push(`its data files are not rewritten: Spark 3.5 cannot read Iceberg time columns (${health.unreadableColumns.join(', ')}); ` +
       'map them to text (column_types: {<schema.table.column>: string}) and reload the table to have it compacted');
   }
-  const expire = health.expirableSnapshots > 0;
+  // alone, expiry waits for a batch of snapshots; it rides along with a rewrite (the engine runs anyway)
+  const expire = health.expirableSnapshots > 0 && (full || rewrite || health.expirableSnapshots >= policy.max_expirable_snapshots);
   if (expire) reasons.push(`${health.expirableSnapshots} of ${health.snapshots} snapshots are older than the retention (newest ${policy.retain_last}, ${formatDuration(policy.retain_for)})`);
   // orphans come from commits that failed: the scan (a listing of the table's files) rides along with
   // other work in the consumer, never starting the engine on its own
@@ -111,16 +112,6 @@ export function planTable(health: TableHealth, policy: MaintenanceConfig, mode: 
   const trimMetadata = !health.metadataTrimmed;
   if (trimMetadata) reasons.push(`keep ${policy.metadata_versions} metadata.json versions (${health.previousMetadataFiles} kept now)`);
   return { table: health.table, rewrite, rewriteManifests: rewrite, expire, removeOrphans, trimMetadata, reasons, health };
-}
-
-/**
- * A plan in two parts: the data-file rewrite, which must not race CDC commits (they add deletes to the files it
- * replaces), and the rest (expiry, orphans, metadata), which Iceberg commits safely beside them.
- */
-export function splitPlan(plan: TablePlan): { exclusive: TablePlan | null; concurrent: TablePlan | null } {
-  const exclusive = plan.rewrite ? { ...plan, rewriteManifests: false, expire: false, removeOrphans: false, trimMetadata: false } : null;
-  const concurrent = plan.rewriteManifests || plan.expire || plan.removeOrphans || plan.trimMetadata ? { ...plan, rewrite: false } : null;
-  return { exclusive, concurrent };
 }
 
 /** Whether a plan has engine work (metadata trimming alone is a catalog call). */

@@ -5,6 +5,10 @@ import { RestCatalogClient } from '../lakehouse/rest-catalog.js';
 import { Lakehouse } from '../lakehouse/session.js';
 import { logger } from '../log/logger.js';
 import { CDC_STATUS_TABLE, CdcStatusStore } from '../state/cdc-status.js';
+import { cdcGroupId, groupMembers } from '../validate/kafka-lag.js';
+import type { SourceConfig } from '../config/schema.js';
+import { errorMessage, JobError } from '../errors.js';
+import type { Logger } from '../log/logger.js';
 import { TableMaintainer, type MaintenanceTrigger, type TableMaintenanceReport } from './maintainer.js';
 import { needsEngine, type MaintenanceMode, type TablePlan } from './policy.js';
 import { SparkEngine } from './spark-engine.js';
@@ -16,12 +20,16 @@ export interface MaintainOptions {
   /** `full` for `lakeloader maintain`; `threshold` after a bulk load. */
   mode: MaintenanceMode;
   trigger: MaintenanceTrigger;
+  /** What to do when the source's CDC consumer is running: refuse (an error), or skip quietly (after a bulk load). */
+  whileConsumerRuns: 'refuse' | 'skip';
 }
 
 export interface MaintainReport {
   source: string;
   namespace: string;
   dry_run: boolean;
+  /** Set when the pass was skipped because the CDC consumer runs (and maintains the tables itself). */
+  skipped?: string;
   plans: TablePlan[];
   reports: TableMaintenanceReport[];
   exit_code: number;
@@ -42,6 +50,17 @@ export async function runMaintain(config: LakeloaderConfig, options: MaintainOpt
     }
     const maintainer = new TableMaintainer({ rest, lakehouse: options.dryRun ? undefined : lakehouse, namespace, policy: source.maintenance, log, sourceNames });
     const plans = await maintainer.plan(options.mode, options.tableFilters);
+    const running = options.dryRun || config.lakehouse.catalog.atomic_multi_table_commits ? null : await runningConsumer(config, options.source, source, log);
+    if (running) {
+      const why = `the CDC consumer of source ${options.source} is running (${running}). A maintenance commit beside it can make the catalog drop ` +
+        'a micro-batch of the consumer: Apache Iceberg\'s reference REST server, for one, does not apply a multi-table commit atomically when ' +
+        'another writer commits to one of its tables meanwhile. The running consumer maintains its tables itself between micro-batches ' +
+        `(sources.yaml:sources.${options.source}.maintenance.enabled: true, the default); otherwise stop it first, or set ` +
+        'lakehouse.yaml catalog.atomic_multi_table_commits: true if your catalog guarantees such commits';
+      if (options.whileConsumerRuns === 'refuse') throw new JobError(`maintain: ${why}`);
+      log.info(`maintenance after the load left to the consumer: ${running}`);
+      return { source: options.source, namespace, dry_run: false, skipped: why, plans, reports: [], exit_code: 0 };
+    }
     if (options.dryRun || plans.every((p) => !needsEngine(p) && !p.trimMetadata)) {
       return { source: options.source, namespace, dry_run: options.dryRun, plans, reports: [], exit_code: 0 };
     }
@@ -55,5 +74,21 @@ export async function runMaintain(config: LakeloaderConfig, options: MaintainOpt
     }
   } finally {
     lakehouse.close();
+  }
+}
+
+/** "group G, N member(s)" when the source's CDC consumer group has members; null when none (or no Kafka). */
+async function runningConsumer(config: LakeloaderConfig, sourceName: string, source: SourceConfig, log: Logger): Promise<string | null> {
+  if (!source.kafka) return null;
+  const cluster = config.kafkaClusters[source.kafka.cluster];
+  if (!cluster) return null;
+  const group = cdcGroupId(sourceName, source);
+  try {
+    const members = await groupMembers(source.kafka.cluster, cluster, group);
+    return members > 0 ? `Kafka consumer group ${group} has ${members} member(s); a killed consumer stays one until its session times out` : null;
+  } catch (err) {
+    // no Kafka, no consumer committing
+    log.warn(`maintain: cannot tell whether the CDC consumer runs (${errorMessage(err)}); going on`);
+    return null;
   }
 }

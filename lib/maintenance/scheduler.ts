@@ -1,10 +1,17 @@
 /**
- * Automatic maintenance inside the CDC consumer. Every `check_interval` it plans from metadata (catalog
- * reads only, while CDC goes on). When a table needs the engine, the engine starts and loads the
- * tables in the background; then each table's rewrite runs as its own task between two micro-batches
- * (the consumer holds still for that table's rewrite alone: CDC commits would add deletes to the files
- * being replaced), and expiry and orphan removal run last, beside CDC, since Iceberg commits them
- * safely next to appends. Nothing is lost or applied twice; a commit that loses a race is rescheduled.
+ * Automatic maintenance inside the CDC consumer. Every `check_interval`, and sooner once enough
+ * micro-batches committed for a table to cross a threshold, it plans from metadata (catalog reads only,
+ * while CDC goes on). When a table needs the engine, the engine starts (or is still up from the last
+ * cycle) and loads the tables in the background; then each table's work (rewrite, manifests, expiry,
+ * orphans, metadata properties) runs as its own task between two micro-batches, the consumer holding
+ * still for that table alone.
+ *
+ * Every maintenance commit waits for a gap because a catalog need not make a multi-table commit atomic
+ * under concurrency: Apache Iceberg's reference REST server applies a transaction table by table, and
+ * when another commit lands on one of them meanwhile it drops that table's change and reports success
+ * (CatalogHandlers.commitTransaction; seen here as a lost micro-batch while `_cdc_status` moved on).
+ * So nothing commits to a table while a micro-batch is in flight. Nothing is lost or applied twice; a
+ * commit that loses a race (with a `lakeloader maintain` elsewhere) is rescheduled.
  */
 import type { MaintenanceConfig } from '../config/schema.js';
 import { errorMessage } from '../errors.js';
@@ -12,23 +19,29 @@ import type { Logger } from '../log/logger.js';
 import type { MaintenanceEngine } from './engine.js';
 import type { TableMaintainer } from './maintainer.js';
 import type { MaintenanceMetrics } from './metrics.js';
-import { needsEngine, splitPlan, type TablePlan } from './policy.js';
+import { needsEngine, type TablePlan } from './policy.js';
 
 /** The first check comes soon after start: a consumer restarted often must still get its tables maintained. */
 const FIRST_CHECK_MS = 30_000;
+/** Commit-driven checks come no sooner than this after the previous cycle (planning reads every table's metadata). */
+const MIN_CHECK_GAP_MS = 5_000;
 
-type State = 'idle' | 'preparing' | 'ready' | 'rewriting' | 'finishing';
+type State = 'idle' | 'preparing' | 'ready' | 'working';
 
 export class MaintenanceScheduler {
   private state: State = 'idle';
   private nextCheckAt: number;
   private engine: MaintenanceEngine | undefined;
   private closed = false;
-  /** Tables whose rewrite waits for a gap between micro-batches. */
-  private rewrites: TablePlan[] = [];
-  /** Expiry, orphans and metadata trimming, done after the rewrites, beside CDC. */
-  private concurrent: TablePlan[] = [];
+  /** Tables whose work waits for a gap between micro-batches, in order: rewrites first. */
+  private queue: TablePlan[] = [];
   private cycleStarted = 0;
+  private cycleTables = 0;
+  private cycleEnded = 0;
+  private commitsSinceCheck = 0;
+  /** When the kept engine was last used; it is closed after spark.keep_alive without work. */
+  private engineIdleSince = 0;
+  private engineUsed = false;
 
   constructor(
     private readonly maintainer: Pick<TableMaintainer, 'plan' | 'execute' | 'namespace'>,
@@ -42,44 +55,63 @@ export class MaintenanceScheduler {
   }
 
   /**
-   * Called by the consumer whenever no micro-batch is in flight. Returns one table's rewrite to run
-   * before the next micro-batch, or undefined (planning, engine start and expiry go on in the background).
+   * Called by the consumer whenever no micro-batch is in flight. Returns one table's work to run
+   * before the next micro-batch, or undefined (planning and engine start go on in the background).
    */
   poll(now = Date.now()): (() => Promise<void>) | undefined {
     if (this.closed || !this.policy.enabled) return undefined;
-    if (this.state === 'idle' && now >= this.nextCheckAt) {
+    if (this.state === 'idle' && this.engine && now - this.engineIdleSince >= this.policy.spark.keep_alive) void this.dropEngine();
+    if (this.state === 'idle' && this.checkDue(now)) {
       this.state = 'preparing';
+      this.commitsSinceCheck = 0;
       void this.prepare();
     }
     if (this.state !== 'ready') return undefined;
-    const next = this.rewrites.shift();
+    const next = this.queue.shift();
     if (!next) {
-      this.state = 'finishing';
-      void this.finishCycle();
+      this.log.info(`maintenance: ${this.cycleTables} tables in ${((Date.now() - this.cycleStarted) / 1000).toFixed(1)}s`);
+      void this.endCycle();
       return undefined;
     }
-    this.state = 'rewriting';
-    return () => this.rewrite(next);
+    this.state = 'working';
+    return () => this.work(next);
+  }
+
+  /**
+   * Called by the consumer after each micro-batch's commit. A micro-batch adds at most a data file and
+   * a delete file to each table it touches, so no table can cross a file threshold in fewer commits.
+   */
+  noteCommit(): void {
+    this.commitsSinceCheck++;
+  }
+
+  private checkDue(now: number): boolean {
+    if (now >= this.nextCheckAt) return true;
+    const commitsToThreshold = Math.min(this.policy.max_delete_files, this.policy.max_new_data_files);
+    return this.commitsSinceCheck >= commitsToThreshold && now - this.cycleEnded >= MIN_CHECK_GAP_MS;
   }
 
   private async prepare(): Promise<void> {
     try {
-      const plans = await this.maintainer.plan('threshold');
-      this.rewrites = plans.flatMap((p) => splitPlan(p).exclusive ?? []);
-      this.concurrent = plans.flatMap((p) => splitPlan(p).concurrent ?? []);
+      const plans = (await this.maintainer.plan('threshold')).filter((p) => needsEngine(p) || p.trimMetadata);
+      // rewrites first: the expiry of a later table then also lets go of what they replaced sooner
+      this.queue = [...plans.filter((p) => p.rewrite), ...plans.filter((p) => !p.rewrite)];
       this.cycleStarted = Date.now();
-      if (!plans.some(needsEngine)) {
-        // metadata trimming alone is a catalog property: no engine
-        if (this.concurrent.length > 0) await this.maintainer.execute(this.concurrent, idleEngine, 'auto');
+      this.cycleTables = plans.length;
+      if (plans.length === 0) {
         await this.endCycle();
         return;
       }
-      const due = plans.filter(needsEngine).map((p) => p.table);
-      this.log.info(`maintenance due for ${due.join(', ')}: starting the engine`);
-      const t0 = Date.now();
-      this.engine = this.newEngine();
-      await this.engine.start(this.rewrites.map((p) => ({ namespace: this.maintainer.namespace, table: p.table })));
-      this.metrics.seconds.observe({ phase: 'start' }, (Date.now() - t0) / 1000);
+      const due = plans.filter(needsEngine);
+      if (due.length > 0) {
+        this.log.info(`maintenance due for ${due.map((p) => p.table).join(', ')}: ${this.engine?.alive ? 'the engine is up' : 'starting the engine'}`);
+        const t0 = Date.now();
+        if (this.engine && !this.engine.alive) await this.dropEngine();
+        this.engine ??= this.newEngine();
+        this.engineUsed = true;
+        await this.engine.start(due.filter((p) => p.rewrite).map((p) => ({ namespace: this.maintainer.namespace, table: p.table })));
+        this.metrics.seconds.observe({ phase: 'start' }, (Date.now() - t0) / 1000);
+      }
       if (!this.closed) this.state = 'ready';
     } catch (err) {
       this.log.warn(`maintenance could not start, trying again in ${Math.round(this.policy.check_interval / 1000)}s: ${errorMessage(err)}`);
@@ -89,44 +121,37 @@ export class MaintenanceScheduler {
   }
 
   /** The consumer holds still while this runs. The plan is made again: the table moved on since. */
-  private async rewrite(planned: TablePlan): Promise<void> {
+  private async work(planned: TablePlan): Promise<void> {
     const t0 = Date.now();
     try {
       const fresh = (await this.maintainer.plan('threshold', [likeLiteral(planned.table)])).find((p) => p.table === planned.table);
-      const exclusive = fresh ? splitPlan(fresh).exclusive : null;
-      if (exclusive) await this.maintainer.execute([exclusive], this.engine!, 'auto');
+      if (fresh && (needsEngine(fresh) || fresh.trimMetadata)) {
+        await this.maintainer.execute([fresh], needsEngine(fresh) && this.engine ? this.engine : idleEngine, 'auto');
+      }
     } catch (err) {
       this.log.warn(`maintenance of ${planned.table} failed, trying again later: ${errorMessage(err)}`, { table: planned.table });
       this.metrics.runs.inc({ table: planned.table, outcome: 'failed' });
     } finally {
       this.metrics.pausedSeconds.inc((Date.now() - t0) / 1000);
-      if (this.state === 'rewriting') this.state = 'ready';
-    }
-  }
-
-  private async finishCycle(): Promise<void> {
-    try {
-      // the same work with fresh before-counts: the rewrites changed the tables since
-      const health = new Map((await this.maintainer.plan('threshold')).map((p) => [p.table, p.health]));
-      const fresh = this.concurrent.map((p) => ({ ...p, health: health.get(p.table) ?? p.health }));
-      if (fresh.length > 0) await this.maintainer.execute(fresh, this.engine!, 'auto');
-      this.log.info(`maintenance: ${new Set([...this.concurrent.map((p) => p.table)]).size} tables in ${((Date.now() - this.cycleStarted) / 1000).toFixed(1)}s`);
-    } catch (err) {
-      this.log.warn(`maintenance (expiry, orphans) failed, trying again in ${Math.round(this.policy.check_interval / 1000)}s: ${errorMessage(err)}`);
-      this.metrics.runs.inc({ table: '*', outcome: 'failed' });
-    } finally {
-      await this.endCycle();
+      if (this.state === 'working') this.state = 'ready';
     }
   }
 
   private async endCycle(): Promise<void> {
+    this.queue = [];
+    // kept for the next cycle unless it failed or keeping is off; poll() lets it go after keep_alive
+    if (this.engine && (!this.engine.alive || this.policy.spark.keep_alive === 0)) await this.dropEngine();
+    if (this.engineUsed) this.engineIdleSince = Date.now();
+    this.engineUsed = false;
+    this.cycleEnded = Date.now();
+    this.nextCheckAt = this.cycleEnded + this.policy.check_interval;
+    this.state = 'idle';
+  }
+
+  private async dropEngine(): Promise<void> {
     const engine = this.engine;
     this.engine = undefined;
-    this.rewrites = [];
-    this.concurrent = [];
     await engine?.close().catch(() => undefined);
-    this.nextCheckAt = Date.now() + this.policy.check_interval;
-    this.state = 'idle';
   }
 
   async close(): Promise<void> {
@@ -135,7 +160,8 @@ export class MaintenanceScheduler {
   }
 }
 
-const idleEngine: MaintenanceEngine = { name: 'none', start: async () => undefined, run: async () => [], close: async () => undefined };
+/** For work without the engine (metadata properties only): a catalog call. */
+const idleEngine: MaintenanceEngine = { name: 'none', alive: true, start: async () => undefined, run: async () => [], close: async () => undefined };
 
 /** A table name as a LIKE pattern that matches only itself. */
 function likeLiteral(name: string): string {

@@ -1,6 +1,6 @@
 /**
- * Spark's Iceberg procedures as the maintenance engine: one `maintain.py` child process (a Spark
- * driver, `local[N]` or any master) per maintenance cycle, spoken to in JSON lines. It is started
+ * Spark's Iceberg procedures as the maintenance engine: one `driver.py` child process (a Spark
+ * driver, `local[N]` or any master), kept by the consumer while cycles come often, spoken to in JSON lines. It is started
  * first, while the consumer goes on; only the procedures themselves run with the consumer paused.
  * Credentials travel on the child's stdin, never in its arguments or logs.
  */
@@ -54,6 +54,10 @@ export class SparkEngine implements MaintenanceEngine {
   private readonly log = logger.child({ component: 'maintenance', engine: 'spark' });
 
   constructor(private readonly lakehouse: LakehouseConfig, private readonly spark: MaintenanceConfig['spark']) {}
+
+  get alive(): boolean {
+    return this.failure === undefined && (this.child === undefined || this.child.exitCode === null);
+  }
 
   async start(warm: { namespace: string; table: string }[] = []): Promise<void> {
     this.ready ??= this.launch();

@@ -47,18 +47,39 @@ function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   ]);
 }
 
-export async function kafkaLag(
-  clusterName: string, cluster: KafkaClusterConfig, group: string, topics: string[], timeoutMs = 10_000,
-): Promise<KafkaLagReport> {
-  const report: KafkaLagReport = { cluster: clusterName, group, reachable: false, topics: [], missing_topics: [], total_lag: null };
-  const kafka = new Kafka({
+/** An admin client that gives up fast: these reports must not hang on an unreachable cluster. */
+function quickAdmin(cluster: KafkaClusterConfig, timeoutMs: number) {
+  return new Kafka({
     ...kafkaConfig(cluster),
     logLevel: logLevel.NOTHING,
     connectionTimeout: Math.min(3000, timeoutMs),
     requestTimeout: Math.min(5000, timeoutMs),
     retry: { retries: 1, initialRetryTime: 200, maxRetryTime: 1000 },
-  });
-  const admin = kafka.admin();
+  }).admin();
+}
+
+/**
+ * Members of a consumer group (0 when it is empty or unknown). A consumer that was killed stays a member
+ * until its session times out.
+ */
+export async function groupMembers(clusterName: string, cluster: KafkaClusterConfig, group: string, timeoutMs = 10_000): Promise<number> {
+  const admin = quickAdmin(cluster, timeoutMs);
+  try {
+    return await withTimeout((async () => {
+      await admin.connect();
+      const { groups } = await admin.describeGroups([group]);
+      return groups.find((g) => g.groupId === group)?.members.length ?? 0;
+    })(), timeoutMs, `Kafka cluster ${clusterName} (${cluster.brokers.join(', ')})`);
+  } finally {
+    await withTimeout(admin.disconnect(), 2000, 'disconnect').catch(() => undefined);
+  }
+}
+
+export async function kafkaLag(
+  clusterName: string, cluster: KafkaClusterConfig, group: string, topics: string[], timeoutMs = 10_000,
+): Promise<KafkaLagReport> {
+  const report: KafkaLagReport = { cluster: clusterName, group, reachable: false, topics: [], missing_topics: [], total_lag: null };
+  const admin = quickAdmin(cluster, timeoutMs);
   try {
     await withTimeout((async () => {
       await admin.connect();

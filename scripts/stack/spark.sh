@@ -38,9 +38,6 @@ spark_install() {
 spark_start() { :; }
 spark_stop() { :; }
 
-# The jar list maintain.py needs (comma-separated, for spark.jars).
-spark_jars() { printf '%s,%s' "$SPARK_JARS/iceberg-spark-runtime-3.5_2.12-$SPARK_ICEBERG_VERSION.jar" "$SPARK_JARS/iceberg-aws-bundle-$SPARK_ICEBERG_VERSION.jar"; }
-
 spark_status() {
   local v='not installed'
   [ -f "$SPARK_VENV/.complete-$SPARK_VERSION" ] && v="pyspark $("$SPARK_VENV/bin/python" -c 'import pyspark; print(pyspark.__version__)' 2>/dev/null || echo '?')"

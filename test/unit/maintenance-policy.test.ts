@@ -76,6 +76,23 @@ describe('maintenance policy', () => {
     assert.equal(tableHealth('t', metadata(100, { data: 1, deletes: 0 }, trimmed), policy, NOW).expirableSnapshots, 39);
   });
 
+  test('expiry alone waits for max_expirable_snapshots; it rides along with a rewrite; `maintain` expires any', () => {
+    // 100 snapshots a minute apart, newest now: 39 past the hour
+    const few = tableHealth('t', metadata(100, { data: 1, deletes: 0 }, trimmed), policy, NOW);
+    assert.equal(planTable(few, policy, 'threshold', NOW).expire, false);
+    assert.equal(planTable(few, policy, 'full', NOW).expire, true);
+    const many = tableHealth('t', metadata(111, { data: 1, deletes: 0 }, trimmed), policy, NOW);
+    assert.equal(many.expirableSnapshots, 50);
+    assert.equal(planTable(many, policy, 'threshold', NOW).expire, true);
+    const rewriting = planTable(tableHealth('t', metadata(100, { data: 5, deletes: 32 }, trimmed), policy, NOW), policy, 'threshold', NOW);
+    assert.deepEqual([rewriting.rewrite, rewriting.expire], [true, true]);
+    // the run table gains one snapshot per recorded cycle: recording never makes it due at once
+    const runs = tableHealth('_maintenance_runs', metadata(100, { data: 3, deletes: 0 }, trimmed), { ...policy, retain_last: 5, retain_for: 0 }, NOW);
+    assert.equal(planTable(runs, { ...policy, retain_last: 5, retain_for: 0 }, 'threshold', NOW).expire, true);
+    const justExpired = tableHealth('_maintenance_runs', metadata(6, { data: 3, deletes: 0 }, trimmed), { ...policy, retain_last: 5, retain_for: 0 }, NOW);
+    assert.equal(planTable(justExpired, { ...policy, retain_last: 5, retain_for: 0 }, 'threshold', NOW).expire, false);
+  });
+
   test('the orphan scan never starts the engine by itself in the consumer; `maintain` always does it', () => {
     const health = tableHealth('t', metadata(3, { data: 1, deletes: 0 }, trimmed), policy, NOW);
     assert.equal(health.lastOrphanScanMs, null);
@@ -93,7 +110,7 @@ describe('maintenance policy', () => {
   });
 
   test('a table with a time column is never handed to Spark for a rewrite (it cannot read the type); expiry still runs', () => {
-    const meta = { ...metadata(100, { data: 40, deletes: 40 }, trimmed), columns: [{ name: 'id', type: 'long' }, { name: 'opens', type: 'time' }] };
+    const meta = { ...metadata(120, { data: 40, deletes: 40 }, trimmed), columns: [{ name: 'id', type: 'long' }, { name: 'opens', type: 'time' }] };
     const plan = planTable(tableHealth('t', meta, policy, NOW), policy, 'threshold', NOW);
     assert.equal(plan.rewrite, false);
     assert.equal(plan.expire, true);

@@ -10,7 +10,7 @@ import { planTable, tableHealth, type MaintenanceMode, type TablePlan } from '..
 import { MaintenanceScheduler } from '../../lib/maintenance/scheduler.js';
 import { logger } from '../../lib/log/logger.js';
 
-const policy = maintenanceSchema.parse({ check_interval: '10s', max_delete_files: 2 });
+const policy = maintenanceSchema.parse({ check_interval: '10s', max_delete_files: 2, max_expirable_snapshots: 5, spark: { keep_alive: 0 } });
 const NOW = Date.UTC(2026, 11, 2);
 
 /** A table with `deletes` delete files and 30 one-minute-old-and-older snapshots. */
@@ -24,8 +24,10 @@ function plan(table: string, deletes: number): TablePlan {
 class FakeMaintainer implements Pick<TableMaintainer, 'plan' | 'execute' | 'namespace'> {
   readonly namespace = 'ns';
   readonly executed: { tables: string[]; parts: string[] }[] = [];
-  constructor(private readonly plans: TablePlan[]) {}
+  planned = 0;
+  constructor(public plans: TablePlan[]) {}
   async plan(_mode: MaintenanceMode, filters: string[] = []): Promise<TablePlan[]> {
+    this.planned++;
     return filters.length === 0 ? this.plans : this.plans.filter((p) => filters.includes(p.table));
   }
   async execute(plans: TablePlan[], engine: MaintenanceEngine): Promise<TableMaintenanceReport[]> {
@@ -37,6 +39,7 @@ class FakeMaintainer implements Pick<TableMaintainer, 'plan' | 'execute' | 'name
 
 class FakeEngine implements MaintenanceEngine {
   readonly name = 'fake';
+  alive = true;
   started: string[] | undefined;
   closed = false;
   async start(warm: { table: string }[] = []) { this.started = warm.map((w) => w.table); }
@@ -47,7 +50,7 @@ class FakeEngine implements MaintenanceEngine {
 const tick = () => new Promise((r) => setTimeout(r, 5));
 
 describe('maintenance scheduler', () => {
-  test('rewrites one table per gap between micro-batches, then manifests, expiry and orphans beside CDC', async () => {
+  test('one table per gap between micro-batches, rewrites first, each with its manifests, expiry and orphans', async () => {
     const maintainer = new FakeMaintainer([plan('a', 5), plan('b', 0), plan('c', 3)]);
     const engines: FakeEngine[] = [];
     const scheduler = new MaintenanceScheduler(maintainer, policy, () => { const e = new FakeEngine(); engines.push(e); return e; },
@@ -57,15 +60,16 @@ describe('maintenance scheduler', () => {
     await tick();
     assert.deepEqual(engines[0]!.started, ['a', 'c'], 'the engine loads the tables to rewrite before any pause');
     const first = scheduler.poll(NOW)!;
-    assert.equal(scheduler.poll(NOW), undefined, 'one rewrite at a time');
+    assert.equal(scheduler.poll(NOW), undefined, 'one table at a time');
     await first();
-    assert.deepEqual(maintainer.executed, [{ tables: ['a'], parts: ['rewrite'] }]);
+    assert.deepEqual(maintainer.executed, [{ tables: ['a'], parts: ['rewrite+manifests+expire+orphans'] }]);
     await scheduler.poll(NOW)!();
-    assert.deepEqual(maintainer.executed.at(-1), { tables: ['c'], parts: ['rewrite'] });
-    assert.equal(scheduler.poll(NOW), undefined, 'the rest is not the consumer\'s to wait for');
+    assert.deepEqual(maintainer.executed.at(-1), { tables: ['c'], parts: ['rewrite+manifests+expire+orphans'] });
+    await scheduler.poll(NOW)!();
+    assert.deepEqual(maintainer.executed.at(-1), { tables: ['b'], parts: ['expire+orphans'] }, 'no commit ever runs beside a micro-batch');
+    assert.equal(scheduler.poll(NOW), undefined, 'the cycle is over');
     await tick();
-    assert.deepEqual(maintainer.executed.at(-1), { tables: ['a', 'b', 'c'], parts: ['manifests+expire+orphans', 'expire+orphans', 'manifests+expire+orphans'] });
-    assert.equal(engines[0]!.closed, true, 'the engine stops after the cycle');
+    assert.equal(engines[0]!.closed, true, 'the engine stops after the cycle (keep_alive: 0)');
     assert.equal(scheduler.poll(Date.now() + 1000), undefined, 'the next check waits check_interval');
   });
 
@@ -87,5 +91,51 @@ describe('maintenance scheduler', () => {
     assert.equal(scheduler.poll(Date.now()), undefined);
     await tick();
     assert.equal(maintainer.executed.length, 0);
+  });
+
+  test('the engine is kept between cycles for keep_alive, replaced when it died, then let go', async () => {
+    const keep = maintenanceSchema.parse({ check_interval: '10s', max_delete_files: 2, spark: { keep_alive: '1m' } });
+    const engines: FakeEngine[] = [];
+    const maintainer = new FakeMaintainer([plan('a', 5)]);
+    const scheduler = new MaintenanceScheduler(maintainer, keep, () => { const e = new FakeEngine(); engines.push(e); return e; },
+      logger, new MaintenanceMetrics(new Registry()), NOW - 60_000);
+    const cycle = async (at: number) => {
+      scheduler.poll(at);
+      await tick();
+      await scheduler.poll(at)!();
+      assert.equal(scheduler.poll(at), undefined);
+      await tick();
+    };
+    await cycle(NOW);
+    assert.equal(engines.length, 1);
+    assert.equal(engines[0]!.closed, false, 'kept for the next cycle');
+    await cycle(Date.now() + 11_000);
+    assert.equal(engines.length, 1, 'the second cycle reuses it');
+    engines[0]!.alive = false;
+    await cycle(Date.now() + 22_000);
+    assert.equal(engines.length, 2, 'a dead engine is replaced');
+    assert.equal(engines[0]!.closed, true);
+    maintainer.plans = [{ ...plan('a', 0), expire: false, removeOrphans: false }];
+    scheduler.poll(Date.now() + 40_000); // a check with nothing due does not count as the engine's work
+    await tick();
+    assert.equal(engines[1]!.closed, false);
+    scheduler.poll(Date.now() + 22_000 + 61_000);
+    await tick();
+    assert.equal(engines[1]!.closed, true, 'let go after keep_alive without work');
+  });
+
+  test('enough commits for a table to cross a threshold bring the check forward', async () => {
+    const maintainer = new FakeMaintainer([plan('a', 5)]);
+    const scheduler = new MaintenanceScheduler(maintainer, policy, () => new FakeEngine(), logger, new MaintenanceMetrics(new Registry()), NOW);
+    const early = NOW + 6_000; // before the first check (check_interval 10 s)
+    scheduler.noteCommit();
+    assert.equal(scheduler.poll(early), undefined);
+    await tick();
+    assert.equal(maintainer.planned, 0, 'one commit: no check yet');
+    scheduler.noteCommit(); // max_delete_files 2: two commits may have made two delete files
+    scheduler.poll(early);
+    await tick();
+    assert.equal(maintainer.planned, 1);
+    assert.ok(scheduler.poll(early), 'planned: a rewrite is handed to the consumer');
   });
 });
