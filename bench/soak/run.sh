@@ -40,7 +40,8 @@ helper() { node --import tsx "$ROOT/bench/cdc/helpers.ts" "$@"; }
 make_work_dir lakeloader-bench-soak "$BENCH_KEEP"
 CDC_PID=
 cleanup() {
-  [ -n "$CDC_PID" ] && kill "$CDC_PID" 2>/dev/null || true
+  # CDC_PID is /usr/bin/time's: the consumer is its child
+  [ -n "$CDC_PID" ] && { pkill -TERM -P "$CDC_PID" 2>/dev/null; kill "$CDC_PID" 2>/dev/null; } || true
   drop_replication "$SOURCE" "$CONNECTOR"
   if [ "$BENCH_KEEP" = 1 ]; then say "kept: work dir $WORK, namespace $NAMESPACE"; else
     helper topics-delete --prefix benchsoak_ >/dev/null 2>&1 || true
@@ -73,7 +74,7 @@ CDC_PID=$!
 node --import tsx bench/soak/soak.ts --config "$WORK/config" --namespace "$NAMESPACE" --log "$WORK/cdc.log" \
   --batches "$BENCH_BATCHES" --every "$BENCH_EVERY" --rows "$BENCH_ROWS" --baseline "$WORK/read-fresh.json" | tee "$WORK/soak.jsonl"
 sleep 10   # the last transactions applied
-kill -TERM "$CDC_PID"; wait "$CDC_PID" || true; CDC_PID=
+pkill -TERM -P "$CDC_PID"; wait "$CDC_PID" || true; CDC_PID=
 say "consumer peak RSS $(( $(cat "$WORK/cdc.time") / 1024 )) MiB, $(seconds_since "$t0" | cut -d. -f1)s"
 grep -c '"component":"maintenance"' "$WORK/cdc.log" | xargs -I{} echo "maintenance log lines: {}" >&2
 grep '"component":"maintenance"' "$WORK/cdc.log" | grep -E 'tables in|failed' | tail -20 >&2 || true

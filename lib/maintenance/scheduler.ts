@@ -39,6 +39,9 @@ export class MaintenanceScheduler {
   private cycleTables = 0;
   private cycleEnded = 0;
   private commitsSinceCheck = 0;
+  /** Commits after which the next check comes, learnt from how fast delete files grew (see learnPace). */
+  private commitsPerCheck: number;
+  private lastDeleteFiles = new Map<string, number>();
   /** When the kept engine was last used; it is closed after spark.keep_alive without work. */
   private engineIdleSince = 0;
   private engineUsed = false;
@@ -52,6 +55,7 @@ export class MaintenanceScheduler {
     now = Date.now(),
   ) {
     this.nextCheckAt = now + Math.min(FIRST_CHECK_MS, policy.check_interval);
+    this.commitsPerCheck = Math.min(policy.max_delete_files, policy.max_new_data_files);
   }
 
   /**
@@ -63,8 +67,9 @@ export class MaintenanceScheduler {
     if (this.state === 'idle' && this.engine && now - this.engineIdleSince >= this.policy.spark.keep_alive) void this.dropEngine();
     if (this.state === 'idle' && this.checkDue(now)) {
       this.state = 'preparing';
+      const commits = this.commitsSinceCheck;
       this.commitsSinceCheck = 0;
-      void this.prepare();
+      void this.prepare(commits);
     }
     if (this.state !== 'ready') return undefined;
     const next = this.queue.shift();
@@ -77,23 +82,38 @@ export class MaintenanceScheduler {
     return () => this.work(next);
   }
 
-  /**
-   * Called by the consumer after each micro-batch's commit. A micro-batch adds at most a data file and
-   * a delete file to each table it touches, so no table can cross a file threshold in fewer commits.
-   */
+  /** Called by the consumer after each micro-batch's commit. */
   noteCommit(): void {
     this.commitsSinceCheck++;
   }
 
   private checkDue(now: number): boolean {
     if (now >= this.nextCheckAt) return true;
-    const commitsToThreshold = Math.min(this.policy.max_delete_files, this.policy.max_new_data_files);
-    return this.commitsSinceCheck >= commitsToThreshold && now - this.cycleEnded >= MIN_CHECK_GAP_MS;
+    return this.commitsSinceCheck >= this.commitsPerCheck && now - this.cycleEnded >= MIN_CHECK_GAP_MS;
   }
 
-  private async prepare(): Promise<void> {
+  /**
+   * A micro-batch adds a data file to each table it touches, and DuckDB a delete file per data file it
+   * deletes from, so a table can gain several delete files per commit. From the growth since the last
+   * check, the next one comes after as many commits as the fastest-growing table needs to reach
+   * max_delete_files again (never more than the data-file threshold allows).
+   */
+  private learnPace(plans: TablePlan[], commits: number): void {
+    let fastest = 0;
+    for (const p of plans) {
+      const before = this.lastDeleteFiles.get(p.table);
+      if (before !== undefined && commits > 0) fastest = Math.max(fastest, (p.health.deleteFiles - before) / commits);
+      this.lastDeleteFiles.set(p.table, p.health.deleteFiles);
+    }
+    const byFiles = Math.min(this.policy.max_delete_files, this.policy.max_new_data_files);
+    this.commitsPerCheck = fastest > 1 ? Math.max(1, Math.floor(this.policy.max_delete_files / fastest)) : byFiles;
+  }
+
+  private async prepare(commits: number): Promise<void> {
     try {
-      const plans = (await this.maintainer.plan('threshold')).filter((p) => needsEngine(p) || p.trimMetadata);
+      const all = await this.maintainer.plan('threshold');
+      this.learnPace(all, commits);
+      const plans = all.filter((p) => needsEngine(p) || p.trimMetadata);
       // rewrites first: the expiry of a later table then also lets go of what they replaced sooner
       this.queue = [...plans.filter((p) => p.rewrite), ...plans.filter((p) => !p.rewrite)];
       this.cycleStarted = Date.now();
@@ -126,7 +146,9 @@ export class MaintenanceScheduler {
     try {
       const fresh = (await this.maintainer.plan('threshold', [likeLiteral(planned.table)])).find((p) => p.table === planned.table);
       if (fresh && (needsEngine(fresh) || fresh.trimMetadata)) {
-        await this.maintainer.execute([fresh], needsEngine(fresh) && this.engine ? this.engine : idleEngine, 'auto');
+        const reports = await this.maintainer.execute([fresh], needsEngine(fresh) && this.engine ? this.engine : idleEngine, 'auto');
+        // the pace is learnt from what the table gains after its rewrite
+        for (const r of reports) if (r.after) this.lastDeleteFiles.set(r.table, r.after.deleteFiles);
       }
     } catch (err) {
       this.log.warn(`maintenance of ${planned.table} failed, trying again later: ${errorMessage(err)}`, { table: planned.table });

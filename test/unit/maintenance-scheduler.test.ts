@@ -138,4 +138,38 @@ describe('maintenance scheduler', () => {
     assert.equal(maintainer.planned, 1);
     assert.ok(scheduler.poll(early), 'planned: a rewrite is handed to the consumer');
   });
+
+  test('a table gaining several delete files per commit brings the next check forward accordingly', async () => {
+    // below every threshold: each check plans and finds nothing to do
+    const quiet = (deletes: number) => ({ ...plan('a', deletes), rewrite: false, rewriteManifests: false, expire: false, removeOrphans: false });
+    const maintainer = new FakeMaintainer([quiet(0)]);
+    const paced = maintenanceSchema.parse({ check_interval: '10m', max_delete_files: 32, spark: { keep_alive: 0 } });
+    const scheduler = new MaintenanceScheduler(maintainer, paced, () => new FakeEngine(), logger, new MaintenanceMetrics(new Registry()), NOW);
+    scheduler.poll(NOW + 30_000); // the first check
+    await tick();
+    maintainer.plans = [quiet(20)];
+    for (let i = 0; i < 32; i++) scheduler.noteCommit();
+    scheduler.poll(Date.now() + 10_000); // 32 commits: the default pace
+    await tick();
+    assert.equal(maintainer.planned, 2);
+    // 20 delete files in 32 commits: 0.6 a commit, under one, so the pace stays at 32 commits
+    for (let i = 0; i < 20; i++) scheduler.noteCommit();
+    scheduler.poll(Date.now() + 20_000);
+    await tick();
+    assert.equal(maintainer.planned, 2);
+    maintainer.plans = [quiet(20 + 40)];
+    for (let i = 0; i < 12; i++) scheduler.noteCommit();
+    scheduler.poll(Date.now() + 30_000); // 32 commits since the last check
+    await tick();
+    assert.equal(maintainer.planned, 3);
+    // 40 delete files in 32 commits = 1.25 a commit: the next check after floor(32 / 1.25) = 25 commits
+    for (let i = 0; i < 24; i++) scheduler.noteCommit();
+    scheduler.poll(Date.now() + 40_000);
+    await tick();
+    assert.equal(maintainer.planned, 3, '24 commits: not yet');
+    scheduler.noteCommit();
+    scheduler.poll(Date.now() + 50_000);
+    await tick();
+    assert.equal(maintainer.planned, 4, '25 commits: checked');
+  });
 });
