@@ -3,12 +3,11 @@ import type { LakeloaderConfig } from '../config/load.js';
 import { getSource, sourceNamespace } from '../config/load.js';
 import { RestCatalogClient } from '../lakehouse/rest-catalog.js';
 import { Lakehouse } from '../lakehouse/session.js';
-import { logger } from '../log/logger.js';
-import { CDC_STATUS_TABLE, CdcStatusStore } from '../state/cdc-status.js';
-import { cdcGroupId, groupMembers } from '../validate/kafka-lag.js';
 import type { SourceConfig } from '../config/schema.js';
 import { errorMessage, JobError } from '../errors.js';
-import type { Logger } from '../log/logger.js';
+import { logger, type Logger } from '../log/logger.js';
+import { CDC_STATUS_TABLE, CdcStatusStore } from '../state/cdc-status.js';
+import { cdcGroupId, groupMembers } from '../validate/kafka-lag.js';
 import { TableMaintainer, type MaintenanceTrigger, type TableMaintenanceReport } from './maintainer.js';
 import { needsEngine, type MaintenanceMode, type TablePlan } from './policy.js';
 import { SparkEngine } from './spark-engine.js';
@@ -28,8 +27,6 @@ export interface MaintainReport {
   source: string;
   namespace: string;
   dry_run: boolean;
-  /** Set when the pass was skipped because the CDC consumer runs (and maintains the tables itself). */
-  skipped?: string;
   plans: TablePlan[];
   reports: TableMaintenanceReport[];
   exit_code: number;
@@ -39,6 +36,18 @@ export async function runMaintain(config: LakeloaderConfig, options: MaintainOpt
   const source = getSource(config, options.source);
   const namespace = sourceNamespace(options.source, source);
   const log = logger.child({ job: 'maintain', source: options.source });
+  // before any catalog or DuckDB work: a refusal costs one Kafka call
+  const running = options.dryRun || config.lakehouse.catalog.atomic_multi_table_commits ? null : await runningConsumer(config, options.source, source, log);
+  if (running) {
+    const why = `the CDC consumer of source ${options.source} is running (${running}). A maintenance commit beside it can make the catalog drop ` +
+      'a micro-batch of the consumer: Apache Iceberg\'s reference REST server, for one, does not apply a multi-table commit atomically when ' +
+      'another writer commits to one of its tables meanwhile. The running consumer maintains its tables itself between micro-batches ' +
+      `(sources.yaml:sources.${options.source}.maintenance.enabled: true, the default); otherwise stop it first, or set ` +
+      'lakehouse.yaml catalog.atomic_multi_table_commits: true if your catalog guarantees such commits';
+    if (options.whileConsumerRuns === 'refuse') throw new JobError(`maintain: ${why}`);
+    log.info(`maintenance after the load left to the consumer: ${running}`);
+    return { source: options.source, namespace, dry_run: false, plans: [], reports: [], exit_code: 0 };
+  }
   const rest = new RestCatalogClient(config.lakehouse);
   const lakehouse = await Lakehouse.open(config.lakehouse);
   try {
@@ -50,17 +59,6 @@ export async function runMaintain(config: LakeloaderConfig, options: MaintainOpt
     }
     const maintainer = new TableMaintainer({ rest, lakehouse: options.dryRun ? undefined : lakehouse, namespace, policy: source.maintenance, log, sourceNames });
     const plans = await maintainer.plan(options.mode, options.tableFilters);
-    const running = options.dryRun || config.lakehouse.catalog.atomic_multi_table_commits ? null : await runningConsumer(config, options.source, source, log);
-    if (running) {
-      const why = `the CDC consumer of source ${options.source} is running (${running}). A maintenance commit beside it can make the catalog drop ` +
-        'a micro-batch of the consumer: Apache Iceberg\'s reference REST server, for one, does not apply a multi-table commit atomically when ' +
-        'another writer commits to one of its tables meanwhile. The running consumer maintains its tables itself between micro-batches ' +
-        `(sources.yaml:sources.${options.source}.maintenance.enabled: true, the default); otherwise stop it first, or set ` +
-        'lakehouse.yaml catalog.atomic_multi_table_commits: true if your catalog guarantees such commits';
-      if (options.whileConsumerRuns === 'refuse') throw new JobError(`maintain: ${why}`);
-      log.info(`maintenance after the load left to the consumer: ${running}`);
-      return { source: options.source, namespace, dry_run: false, skipped: why, plans, reports: [], exit_code: 0 };
-    }
     if (options.dryRun || plans.every((p) => !needsEngine(p) && !p.trimMetadata)) {
       return { source: options.source, namespace, dry_run: options.dryRun, plans, reports: [], exit_code: 0 };
     }

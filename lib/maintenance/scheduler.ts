@@ -106,7 +106,7 @@ export class MaintenanceScheduler {
       this.lastDeleteFiles.set(p.table, p.health.deleteFiles);
     }
     const byFiles = Math.min(this.policy.max_delete_files, this.policy.max_new_data_files);
-    this.commitsPerCheck = fastest > 1 ? Math.max(1, Math.floor(this.policy.max_delete_files / fastest)) : byFiles;
+    this.commitsPerCheck = fastest > 1 ? Math.max(1, Math.min(byFiles, Math.floor(this.policy.max_delete_files / fastest))) : byFiles;
   }
 
   private async prepare(commits: number): Promise<void> {
